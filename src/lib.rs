@@ -1,0 +1,36 @@
+//! sigrep runs Sigma detection rules over text logs, grep-style.
+//!
+//! # Pipeline
+//!
+//! ```text
+//! rule.yml ─rule─▶ Rule ─condition─▶ Expr ─lower─▶ Formula over atoms
+//!          ─compile─▶ Program (automaton + prefilter) ─search─▶ lines ─printer─▶ output
+//! ```
+//!
+//! * [`rule`]: YAML → [`rule::Rule`]; the only module that sees the YAML
+//!   crate; positions for every error.
+//! * [`condition`]: the condition grammar → [`condition::Expr`].
+//! * [`lower`]: rule + condition → [`lower::Formula`] over interned
+//!   [`lower::Atom`]s. All semantic choices live here.
+//! * [`compile`]: formulas → [`compile::Program`]: one multi-pattern
+//!   automaton deciding a line in one pass, plus a literal prefilter.
+//! * [`oracle`]: the obviously-correct per-atom evaluator, twin of the
+//!   program in tests and its exact slow path.
+//! * [`search`]: files, mmap, stdin, binary detection, line numbering.
+//! * [`printer`]: grep-compatible output.
+//!
+//! # Glossary
+//!
+//! * *atom*: "the line contains a match of pattern P".
+//! * *cover*: a set of literals one of which every selected line contains.
+//! * *candidate line*: a line the prefilter did not rule out.
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod compile;
+pub mod condition;
+pub mod error;
+pub mod lower;
+pub mod oracle;
+pub mod rule;

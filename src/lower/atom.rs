@@ -1,0 +1,286 @@
+//! Atoms: "the line contains a match of pattern P".
+//!
+//! An atom is either a Sigma value (literal text with `*`, `?` and
+//! character-set pieces) or a regular expression. Both engines (the compiled
+//! program and the oracle) run the regex that [`Atom::to_regex`] renders, so
+//! the two can only disagree through the machinery around the atoms, which
+//! is what the differential tests look for.
+//!
+//! Regex rendering contract: the pattern matches within one line (no piece
+//! can match `\n`), is compiled in Unicode mode with UTF-8 checking off, and
+//! `(?i)` means Unicode simple case folding (as PCRE2's caseless UTF mode).
+
+use bstr::ByteSlice;
+use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+
+/// One atom.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Atom {
+    /// What to look for.
+    pub kind: AtomKind,
+    /// True: match case-insensitively (Unicode simple case folding).
+    pub fold_case: bool,
+}
+
+/// The pattern of an atom.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AtomKind {
+    /// A Sigma value: a sequence of pieces, found anywhere in the line.
+    Text(Vec<Piece>),
+    /// A regular expression in `regex` syntax (flags already inline).
+    Regex(String),
+}
+
+/// A piece of a Sigma value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Piece {
+    /// These bytes (normally UTF-8 text).
+    Lit(Vec<u8>),
+    /// `*`: any run of characters within the line.
+    AnyRun,
+    /// `?`: exactly one character (or one byte that is not UTF-8).
+    AnyChar,
+    /// One of these characters (a `windash` position).
+    OneOf(Vec<char>),
+}
+
+/// A literal that every match of something contains.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Literal {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// True when an ASCII-case-insensitive search for `bytes` is required
+    /// (all non-ASCII case variants are already spelled out as separate
+    /// literals).
+    pub ascii_fold: bool,
+}
+
+/// Case variants of one literal beyond this count are not spelled out.
+const MAX_VARIANTS: usize = 16;
+
+impl Atom {
+    /// A text atom from pieces, normalised: adjacent literals merged,
+    /// `*` runs collapsed, leading and trailing `*` dropped (an atom is a
+    /// substring test, so they add nothing). `None` when nothing is left:
+    /// such a value matches every line.
+    pub fn text(pieces: Vec<Piece>, fold_case: bool) -> Option<Atom> {
+        let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            match (out.last_mut(), piece) {
+                (_, Piece::Lit(b)) if b.is_empty() => {}
+                (Some(Piece::Lit(prev)), Piece::Lit(b)) => prev.extend_from_slice(&b),
+                (Some(Piece::AnyRun), Piece::AnyRun) => {}
+                (_, piece) => out.push(piece),
+            }
+        }
+        while out.first() == Some(&Piece::AnyRun) {
+            out.remove(0);
+        }
+        while out.last() == Some(&Piece::AnyRun) {
+            out.pop();
+        }
+        if out.is_empty() {
+            return None;
+        }
+        // Case folding only matters when some piece has a cased letter.
+        let fold_case = fold_case && out.iter().any(has_case);
+        Some(Atom { kind: AtomKind::Text(out), fold_case })
+    }
+
+    /// The atom as a regex for `regex`/`regex-automata` (bytes, Unicode on,
+    /// UTF-8 checking off).
+    pub fn to_regex(&self) -> String {
+        let mut re = String::new();
+        match &self.kind {
+            AtomKind::Regex(r) => re.push_str(r),
+            AtomKind::Text(pieces) => {
+                if self.fold_case {
+                    re.push_str("(?i)");
+                }
+                for piece in pieces {
+                    push_piece(&mut re, piece);
+                }
+            }
+        }
+        re
+    }
+
+    /// Literals of which every match contains at least one, or `None` when
+    /// no useful set is known (the atom can then match lines without any
+    /// particular text).
+    pub fn cover(&self) -> Option<Vec<Literal>> {
+        match &self.kind {
+            AtomKind::Text(pieces) => {
+                let best = pieces
+                    .iter()
+                    .filter_map(|p| match p {
+                        Piece::Lit(b) => Some(b),
+                        _ => None,
+                    })
+                    .max_by_key(|b| b.len())?;
+                if self.fold_case {
+                    folded_literals(best)
+                } else {
+                    Some(vec![Literal { bytes: best.clone(), ascii_fold: false }])
+                }
+            }
+            AtomKind::Regex(r) => regex_cover(r),
+        }
+    }
+}
+
+fn has_case(piece: &Piece) -> bool {
+    match piece {
+        Piece::Lit(b) => b.chars().any(|c| orbit(c).len() > 1),
+        Piece::OneOf(cs) => cs.iter().any(|&c| orbit(c).len() > 1),
+        Piece::AnyRun | Piece::AnyChar => false,
+    }
+}
+
+fn push_piece(re: &mut String, piece: &Piece) {
+    use std::fmt::Write;
+    match piece {
+        Piece::Lit(bytes) => {
+            for chunk in bytes.utf8_chunks() {
+                re.push_str(&regex_syntax::escape(chunk.valid()));
+                for b in chunk.invalid() {
+                    let _ = write!(re, "(?-u:\\x{b:02X})");
+                }
+            }
+        }
+        Piece::AnyRun => re.push_str("(?-u:[^\\n])*"),
+        Piece::AnyChar => re.push_str("(?:[^\\n]|(?-u:[\\x80-\\xFF]))"),
+        Piece::OneOf(chars) => {
+            re.push('[');
+            for c in chars {
+                re.push_str(&regex_syntax::escape(&c.to_string()));
+            }
+            re.push(']');
+        }
+    }
+}
+
+/// All characters equal to `c` under Unicode simple case folding.
+fn orbit(c: char) -> Vec<char> {
+    let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+    class.case_fold_simple();
+    class.iter().flat_map(|r| r.start()..=r.end()).collect()
+}
+
+/// Literals that cover a case-insensitive literal for an ASCII-insensitive
+/// search: non-ASCII case variants are spelled out when there are few;
+/// otherwise the longest run of characters whose variants are all ASCII
+/// (or that have none) is used.
+fn folded_literals(bytes: &[u8]) -> Option<Vec<Literal>> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        // Invalid UTF-8: the regex folds only the valid parts; cover with
+        // the longest valid chunk, or give up.
+        let best = bytes.utf8_chunks().map(|c| c.valid()).max_by_key(|s| s.len())?;
+        return if best.is_empty() { None } else { folded_literals(best.as_bytes()) };
+    };
+    let mut variants: Vec<String> = vec![String::new()];
+    for c in text.chars() {
+        let members = orbit(c);
+        let non_ascii: Vec<char> = members.iter().copied().filter(|m| !m.is_ascii()).collect();
+        if non_ascii.is_empty() || members.len() == 1 {
+            variants.iter_mut().for_each(|v| v.push(c.to_ascii_lowercase()));
+            continue;
+        }
+        // Spell out the ASCII member once (any case) plus each non-ASCII one.
+        let mut options: Vec<char> = non_ascii;
+        if let Some(a) = members.iter().find(|m| m.is_ascii()) {
+            options.push(a.to_ascii_lowercase());
+        }
+        if variants.len() * options.len() > MAX_VARIANTS {
+            return simple_run(text);
+        }
+        variants = variants
+            .iter()
+            .flat_map(|v| options.iter().map(move |&o| format!("{v}{o}")))
+            .collect();
+    }
+    Some(
+        variants
+            .into_iter()
+            .map(|v| Literal { bytes: v.into_bytes(), ascii_fold: true })
+            .collect(),
+    )
+}
+
+/// The longest run of characters whose case variants are ASCII or absent.
+fn simple_run(text: &str) -> Option<Vec<Literal>> {
+    let simple = |c: char| {
+        let o = orbit(c);
+        o.len() == 1 || o.iter().all(|m| m.is_ascii())
+    };
+    let best = text.split(|c: char| !simple(c)).max_by_key(|s| s.len())?;
+    if best.is_empty() {
+        return None;
+    }
+    Some(vec![Literal { bytes: best.to_ascii_lowercase().into_bytes(), ascii_fold: true }])
+}
+
+/// Required literals of a regex atom from `regex-syntax`'s extractor: a
+/// finite set of prefixes every match starts with.
+fn regex_cover(re: &str) -> Option<Vec<Literal>> {
+    use regex_syntax::hir::literal::Extractor;
+    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(re).ok()?;
+    let seq = Extractor::new().extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(
+        lits.iter()
+            .map(|l| Literal { bytes: l.as_bytes().to_vec(), ascii_fold: false })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(s: &str) -> Piece {
+        Piece::Lit(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn normalisation() {
+        let a = Atom::text(vec![Piece::AnyRun, lit("a"), lit("b"), Piece::AnyRun, Piece::AnyRun, lit("c"), Piece::AnyRun], true)
+            .unwrap();
+        assert_eq!(a.kind, AtomKind::Text(vec![lit("ab"), Piece::AnyRun, lit("c")]));
+        assert!(Atom::text(vec![Piece::AnyRun], true).is_none());
+        assert!(Atom::text(vec![], true).is_none());
+        // Nothing to fold in digits.
+        assert!(!Atom::text(vec![lit("5861")], true).unwrap().fold_case);
+    }
+
+    #[test]
+    fn regex_rendering() {
+        let a = Atom::text(vec![lit("a.b"), Piece::AnyRun, lit("c")], true).unwrap();
+        assert_eq!(a.to_regex(), "(?i)a\\.b(?-u:[^\\n])*c");
+        let b = Atom::text(vec![Piece::Lit(b"x\xff".to_vec())], false).unwrap();
+        assert_eq!(b.to_regex(), "x(?-u:\\xFF)");
+    }
+
+    #[test]
+    fn cover_spells_out_non_ascii_variants() {
+        let a = Atom::text(vec![lit("Kit")], true).unwrap();
+        let mut got: Vec<String> =
+            a.cover().unwrap().into_iter().map(|l| String::from_utf8(l.bytes).unwrap()).collect();
+        got.sort();
+        assert_eq!(got, ["kit", "\u{212A}it"]);
+        let b = Atom::text(vec![lit("ab"), Piece::AnyChar, lit("cde")], true).unwrap();
+        assert_eq!(b.cover().unwrap()[0].bytes, b"cde");
+    }
+
+    #[test]
+    fn regex_cover_uses_prefixes() {
+        let a = Atom { kind: AtomKind::Regex("foo[0-9]+".into()), fold_case: false };
+        let cover = a.cover().unwrap();
+        assert!(cover.iter().all(|l| l.bytes.starts_with(b"foo")), "{cover:?}");
+        let b = Atom { kind: AtomKind::Regex("[a-z]*x".into()), fold_case: false };
+        assert!(b.cover().is_none() || !b.cover().unwrap().is_empty());
+    }
+}

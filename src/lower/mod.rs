@@ -1,0 +1,393 @@
+//! Rule + condition → [`Formula`] over atoms. The one place where meaning is
+//! decided.
+//!
+//! # Default semantics (what the rule means, on a line)
+//!
+//! * Field names are ignored: every value is "the line contains it".
+//!   `contains`, `startswith`, `endswith` and plain values are all substring
+//!   tests, since a line does not tell where a field begins or ends.
+//! * A map is the AND of its items, a list of maps or of keywords an OR, a
+//!   list of values an OR (AND with `all`).
+//! * `1 of X` / `all of X` range over the definitions whose names match `X`
+//!   (`*` wildcards; `them` is every definition not starting with `_`), as
+//!   the Sigma specification says. A plain name is that one definition.
+//! * `not` is real negation at every depth.
+//! * Values: see [`value::wildcard_pieces`]. Matching is case-insensitive
+//!   with Unicode simple case folding unless `|cased` or
+//!   [`Options::ignore_case`] is off. `re` is case-sensitive unless `|i`.
+//! * What a line cannot answer (`null` values, `exists`, `gt`/`gte`/`lt`/
+//!   `lte`, `neq`, `fieldref`, `expand`) is decided toward reporting the
+//!   line: true where it occurs un-negated, false under an odd number of
+//!   `not`s, with one warning per rule.
+//! * Plain YAML scalars are taken as written (`010` stays `010`).
+//! * Aggregations (`| count() ...`, `near`) and `timeframe` are not applied:
+//!   the search part is used, with a warning.
+
+pub mod atom;
+pub mod formula;
+pub mod value;
+
+use std::collections::HashMap;
+
+pub use atom::{Atom, AtomKind, Literal, Piece};
+pub use formula::{AtomId, Formula};
+
+use crate::condition::{self, Expr, Target};
+use crate::error::{Error, Pos, Result};
+use crate::rule::{Definition, FieldMatch, Modifier, Rule, Search, Value};
+
+/// Options of the lowering stage.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Fold case for values without `|cased` (GNU grep's `-i`); on by
+    /// default, off with `--no-ignore-case`.
+    pub ignore_case: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { ignore_case: true }
+    }
+}
+
+/// Interned atoms shared by every rule of a program.
+#[derive(Clone, Debug, Default)]
+pub struct AtomTable {
+    atoms: Vec<Atom>,
+    index: HashMap<Atom, AtomId>,
+}
+
+impl AtomTable {
+    /// An empty table.
+    pub fn new() -> AtomTable {
+        AtomTable::default()
+    }
+
+    /// The id of an atom, adding it if it is new.
+    pub fn intern(&mut self, atom: Atom) -> AtomId {
+        if let Some(&id) = self.index.get(&atom) {
+            return id;
+        }
+        let id = AtomId(u32::try_from(self.atoms.len()).expect("fewer than 2^32 atoms"));
+        self.atoms.push(atom.clone());
+        self.index.insert(atom, id);
+        id
+    }
+
+    /// The atom with this id.
+    pub fn get(&self, id: AtomId) -> &Atom {
+        &self.atoms[id.index()]
+    }
+
+    /// All atoms, indexed by id.
+    pub fn atoms(&self) -> &[Atom] {
+        &self.atoms
+    }
+
+    /// Number of atoms.
+    pub fn len(&self) -> usize {
+        self.atoms.len()
+    }
+
+    /// True when there are no atoms.
+    pub fn is_empty(&self) -> bool {
+        self.atoms.is_empty()
+    }
+}
+
+/// A rule lowered to a formula.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    /// The formula over atoms of the shared table.
+    pub formula: Formula,
+    /// Things the user should know (each once): parts decided toward
+    /// reporting, aggregations not applied.
+    pub warnings: Vec<String>,
+}
+
+/// Lowers one rule, adding its atoms to `table`.
+///
+/// # Errors
+/// Unknown definitions, quantifiers that match no definition, invalid
+/// regexes or networks, and modifier combinations without a meaning, each
+/// at the position of the offending text.
+pub fn lower(rule: &Rule, options: Options, table: &mut AtomTable) -> Result<Lowered> {
+    let mut lowerer = Lowerer { rule, options, table, warnings: Vec::new() };
+    let mut alternatives = Vec::new();
+    for cond in &rule.detection.conditions {
+        let parsed = condition::parse(&cond.text, cond.pos)?;
+        if let Some(agg) = &parsed.aggregation {
+            lowerer.warn(format!("the aggregation '| {agg}' is not applied; the search part is"));
+        }
+        alternatives.push(lowerer.expr(&parsed.expr, true)?);
+    }
+    if rule.detection.timeframe.is_some() {
+        lowerer.warn("'timeframe' is not applied".to_string());
+    }
+    Ok(Lowered { formula: Formula::or(alternatives), warnings: lowerer.warnings })
+}
+
+struct Lowerer<'a> {
+    rule: &'a Rule,
+    options: Options,
+    table: &'a mut AtomTable,
+    warnings: Vec<String>,
+}
+
+/// `*` glob over a whole name.
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Classic two-pointer wildcard match with backtracking to the last star.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && p[i] != '*' && p[i] == n[j] {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+impl<'a> Lowerer<'a> {
+    fn warn(&mut self, message: String) {
+        if !self.warnings.contains(&message) {
+            self.warnings.push(message);
+        }
+    }
+
+    /// `positive`: the node sits under an even number of `not`s. Parts a
+    /// line cannot answer become `positive` (toward reporting the line).
+    fn expr(&mut self, expr: &Expr, positive: bool) -> Result<Formula> {
+        Ok(match expr {
+            Expr::Ident(name, pos) => {
+                let def = self.definition(name, *pos)?;
+                self.search(&def.search, positive)?
+            }
+            Expr::OneOf(target, pos) | Expr::AllOf(target, pos) => {
+                let defs = self.targets(target, *pos)?;
+                let mut parts = Vec::with_capacity(defs.len());
+                for def in defs {
+                    parts.push(self.search(&def.search, positive)?);
+                }
+                if matches!(expr, Expr::OneOf(..)) {
+                    Formula::or(parts)
+                } else {
+                    Formula::and(parts)
+                }
+            }
+            Expr::Not(x) => Formula::not(self.expr(x, !positive)?),
+            Expr::And(xs) => {
+                let parts: Result<Vec<_>> = xs.iter().map(|x| self.expr(x, positive)).collect();
+                Formula::and(parts?)
+            }
+            Expr::Or(xs) => {
+                let parts: Result<Vec<_>> = xs.iter().map(|x| self.expr(x, positive)).collect();
+                Formula::or(parts?)
+            }
+        })
+    }
+
+    fn definition(&self, name: &str, pos: Pos) -> Result<&'a Definition> {
+        let rule: &'a Rule = self.rule;
+        rule.detection
+            .definitions
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| Error::at(pos, format!("unknown definition '{name}'")))
+    }
+
+    fn targets(&self, target: &Target, pos: Pos) -> Result<Vec<&'a Definition>> {
+        let rule: &'a Rule = self.rule;
+        let defs = &rule.detection.definitions;
+        let chosen: Vec<&'a Definition> = match target {
+            Target::Them => defs.iter().filter(|d| !d.name.starts_with('_')).collect(),
+            Target::Pattern(p) => defs.iter().filter(|d| glob_matches(p, &d.name)).collect(),
+        };
+        if chosen.is_empty() {
+            return Err(Error::at(pos, format!("'{target}' matches no definition")));
+        }
+        Ok(chosen)
+    }
+
+    fn search(&mut self, search: &Search, positive: bool) -> Result<Formula> {
+        Ok(match search {
+            Search::Selection(sel) => {
+                let mut parts = Vec::with_capacity(sel.items.len());
+                for item in &sel.items {
+                    parts.push(self.field_match(item, positive)?);
+                }
+                Formula::and(parts)
+            }
+            Search::List(items, _) => {
+                let mut parts = Vec::with_capacity(items.len());
+                for item in items {
+                    parts.push(self.search(item, positive)?);
+                }
+                Formula::or(parts)
+            }
+            Search::Keyword(value) => self.keyword(value)?,
+        })
+    }
+
+    fn keyword(&mut self, value: &Value) -> Result<Formula> {
+        let pieces = value::wildcard_pieces(&value.text);
+        Ok(self.text_atom(pieces, self.options.ignore_case))
+    }
+
+    fn text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
+        match Atom::text(pieces, fold) {
+            Some(atom) => Formula::atom(self.table.intern(atom)),
+            None => Formula::Const(true),
+        }
+    }
+
+    fn unanswerable(&mut self, what: &str, positive: bool) -> Formula {
+        let side = if positive { "true" } else { "false (it is negated)" };
+        self.warn(format!("{what} cannot be decided on a line; taken as {side}"));
+        Formula::Const(positive)
+    }
+
+    fn field_match(&mut self, item: &FieldMatch, positive: bool) -> Result<Formula> {
+        use Modifier::*;
+        let field = if item.field.is_empty() { "keyword" } else { item.field.as_str() };
+        for &(m, pos) in &item.modifiers {
+            match m {
+                Exists | Gt | Gte | Lt | Lte | Neq | FieldRef | Expand => {
+                    return Ok(self.unanswerable(&format!("'{field}|{m}'"), positive));
+                }
+                ReIgnoreCase | ReMultiLine | ReDotAll if !item.has(Re) => {
+                    return Err(Error::at(pos, format!("modifier '{m}' is only valid after 're'")));
+                }
+                _ => {}
+            }
+        }
+        let all = item.has(All);
+        let mut parts = Vec::with_capacity(item.values.len());
+        for value in &item.values {
+            if value.null {
+                parts.push(self.unanswerable(&format!("'{field}: null'"), positive));
+                continue;
+            }
+            parts.push(self.value(item, value)?);
+        }
+        Ok(if all { Formula::and(parts) } else { Formula::or(parts) })
+    }
+
+    /// One value under the item's modifiers.
+    fn value(&mut self, item: &FieldMatch, value: &Value) -> Result<Formula> {
+        use Modifier::*;
+        let fold = self.options.ignore_case && !item.has(Cased);
+        if item.has(Re) {
+            return self.regex(item, value);
+        }
+        if item.has(Cidr) {
+            let re = value::cidr_regex(&value.text).map_err(|e| Error::at(value.pos, e))?;
+            let atom = Atom { kind: AtomKind::Regex(re), fold_case: false };
+            return Ok(Formula::atom(self.table.intern(atom)));
+        }
+        // Encodings take the value as literal text.
+        let mut bytes: Option<Vec<u8>> = None;
+        let mut texts: Vec<String> = vec![value.text.clone()];
+        let mut encoded = false;
+        for &(m, _) in &item.modifiers {
+            match m {
+                Utf16Le | Wide | Utf16Be | Utf16 => {
+                    let enc = match m {
+                        Utf16Be => value::Utf16::Be,
+                        Utf16 => value::Utf16::LeBom,
+                        _ => value::Utf16::Le,
+                    };
+                    bytes = Some(value::utf16(&texts[0], enc));
+                    encoded = true;
+                }
+                Base64 | Base64Offset => {
+                    let raw = bytes.take().unwrap_or_else(|| texts[0].clone().into_bytes());
+                    texts = if m == Base64 {
+                        vec![value::base64(&raw)]
+                    } else {
+                        value::base64_offsets(&raw).to_vec()
+                    };
+                    encoded = true;
+                }
+                _ => {}
+            }
+        }
+        if let Some(bytes) = bytes {
+            let atom = Atom::text(vec![Piece::Lit(bytes)], fold);
+            return Ok(match atom {
+                Some(a) => Formula::atom(self.table.intern(a)),
+                None => Formula::Const(true),
+            });
+        }
+        let mut parts = Vec::with_capacity(texts.len());
+        for text in texts {
+            let mut pieces = if encoded {
+                vec![Piece::Lit(text.into_bytes())]
+            } else {
+                value::wildcard_pieces(&text)
+            };
+            if item.has(Windash) {
+                pieces = value::windash(pieces);
+            }
+            parts.push(self.text_atom(pieces, fold));
+        }
+        Ok(Formula::or(parts))
+    }
+
+    fn regex(&mut self, item: &FieldMatch, value: &Value) -> Result<Formula> {
+        use Modifier::*;
+        for &(m, pos) in &item.modifiers {
+            if !matches!(m, Re | ReIgnoreCase | ReMultiLine | ReDotAll | All | Cased) {
+                return Err(Error::at(pos, format!("modifier '{m}' cannot be combined with 're'")));
+            }
+        }
+        let mut flags = String::new();
+        if item.has(ReIgnoreCase) {
+            flags.push('i');
+        }
+        if item.has(ReMultiLine) {
+            flags.push('m');
+        }
+        if item.has(ReDotAll) {
+            flags.push('s');
+        }
+        let re = if flags.is_empty() {
+            value.text.clone()
+        } else {
+            format!("(?{flags}){}", value.text)
+        };
+        check_regex(&re).map_err(|e| Error::at(value.pos, e))?;
+        let atom = Atom { kind: AtomKind::Regex(re), fold_case: false };
+        Ok(Formula::atom(self.table.intern(atom)))
+    }
+}
+
+/// Accepts a regex the automaton can run; the error names the construct.
+fn check_regex(re: &str) -> std::result::Result<(), String> {
+    let mut parser = regex_syntax::ParserBuilder::new().utf8(false).nest_limit(100).build();
+    match parser.parse(re) {
+        Ok(_) => Ok(()),
+        Err(regex_syntax::Error::Parse(e)) => Err(format!(
+            "regex not supported: {} (at offset {} of '{re}')",
+            e.kind(),
+            e.span().start.offset
+        )),
+        Err(regex_syntax::Error::Translate(e)) => Err(format!(
+            "regex not supported: {} (at offset {} of '{re}')",
+            e.kind(),
+            e.span().start.offset
+        )),
+        Err(e) => Err(format!("regex not supported: {e}")),
+    }
+}

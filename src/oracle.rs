@@ -1,0 +1,92 @@
+//! The obviously-correct evaluator: the reference the compiled program is
+//! tested against, and the exact slow path it falls back to.
+//!
+//! For each line it tests every atom on its own with a `regex` crate
+//! matcher and evaluates each rule's formula. No prefilter, no shared
+//! automaton, no early exit: nothing clever to get wrong.
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::lower::{Atom, AtomId, Formula};
+
+/// Per-atom regexes and the rules' formulas.
+#[derive(Clone, Debug)]
+pub struct Oracle {
+    regexes: Vec<Regex>,
+    rules: Vec<Formula>,
+}
+
+/// Compiled regexes may use this much memory each.
+const REGEX_SIZE_LIMIT: usize = 256 << 20;
+
+impl Oracle {
+    /// Compiles every atom on its own.
+    ///
+    /// # Errors
+    /// An atom whose regex the `regex` crate rejects (e.g. too large); the
+    /// message names the atom's regex.
+    pub fn new(atoms: &[Atom], rules: &[Formula]) -> Result<Oracle, String> {
+        let regexes = atoms
+            .iter()
+            .map(|atom| {
+                let re = atom.to_regex();
+                RegexBuilder::new(&re)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| format!("cannot compile atom '{re}': {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Oracle { regexes, rules: rules.to_vec() })
+    }
+
+    /// Which atoms match somewhere in `line`.
+    pub fn atoms_matching(&self, line: &[u8]) -> Vec<bool> {
+        self.regexes.iter().map(|re| re.is_match(line)).collect()
+    }
+
+    /// For each rule, whether it selects `line` (a line without its `\n`).
+    pub fn rules_matching(&self, line: &[u8]) -> Vec<bool> {
+        let matched = self.atoms_matching(line);
+        let is = |a: AtomId| matched[a.index()];
+        self.rules.iter().map(|f| f.eval(&is)).collect()
+    }
+
+    /// True when any rule selects `line`.
+    pub fn is_match(&self, line: &[u8]) -> bool {
+        self.rules_matching(line).into_iter().any(|b| b)
+    }
+
+    /// The 0-based numbers of the lines of `haystack` that any rule selects.
+    /// Lines end at `\n`; a last line without one counts; an empty haystack
+    /// has no lines.
+    pub fn matching_lines(&self, haystack: &[u8]) -> Vec<usize> {
+        lines(haystack)
+            .enumerate()
+            .filter(|(_, line)| self.is_match(line))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// The lines of a haystack without their `\n`.
+pub fn lines(haystack: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = haystack.strip_suffix(b"\n").unwrap_or(haystack);
+    let empty = haystack.is_empty();
+    body.split(|&b| b == b'\n').filter(move |_| !empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_splitting() {
+        let count = |h: &[u8]| lines(h).count();
+        assert_eq!(count(b""), 0);
+        assert_eq!(count(b"\n"), 1);
+        assert_eq!(count(b"a"), 1);
+        assert_eq!(count(b"a\nb"), 2);
+        assert_eq!(count(b"a\nb\n"), 2);
+        assert_eq!(count(b"a\n\n"), 2);
+    }
+}
