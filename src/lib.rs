@@ -33,4 +33,7 @@ pub mod condition;
 pub mod error;
 pub mod lower;
 pub mod oracle;
+pub mod printer;
 pub mod rule;
+pub mod ruleset;
+pub mod search;

@@ -89,6 +89,14 @@ impl AtomTable {
         self.atoms.len()
     }
 
+    /// Forgets every atom added after the table had `len` atoms (used to
+    /// drop the atoms of a file that failed to load).
+    pub fn truncate(&mut self, len: usize) {
+        for atom in self.atoms.drain(len.min(self.atoms.len())..) {
+            self.index.remove(&atom);
+        }
+    }
+
     /// True when there are no atoms.
     pub fn is_empty(&self) -> bool {
         self.atoms.is_empty()

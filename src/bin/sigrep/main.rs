@@ -1,1 +1,454 @@
-fn main(){}
+//! The sigrep command: flags → library builders → search → exit status.
+//!
+//! Exit status as GNU grep: 0 when a line was selected, 1 when none, 2 when
+//! an error occurred (even if lines were selected), except that `-q` exits
+//! 0 at the first selected line. A closed stdout (`| head`) ends the
+//! program quietly with status 0.
+
+mod args;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use clap::Parser;
+use sigrep::compile::{self, Program};
+use sigrep::lower::Options;
+use sigrep::printer::{FilePrinter, OutputMode, PrintState, PrinterConfig};
+use sigrep::ruleset::RuleSet;
+use sigrep::search::{self, walk, BinaryMode, Opened, SearchConfig, Searcher};
+
+use args::{Args, ColorChoice};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::BrokenPipe) => ExitCode::from(0),
+        Err(Failure::Message(msg)) => {
+            eprintln!("sigrep: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Why the run stopped early.
+enum Failure {
+    /// stdout was closed by its reader.
+    BrokenPipe,
+    /// A fatal error to print.
+    Message(String),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Message(format!("write error: {e}"))
+        }
+    }
+}
+
+/// One thing to search.
+#[derive(Clone, Debug)]
+enum Target {
+    Stdin,
+    Path(PathBuf),
+    /// A problem found while listing (reported in order).
+    Error(String),
+}
+
+/// What searching one target produced.
+#[derive(Default)]
+struct Outcome {
+    stdout: Vec<u8>,
+    messages: Vec<String>,
+    selected: u64,
+    error: bool,
+}
+
+struct Ctx<'a> {
+    program: &'a Program,
+    search: SearchConfig,
+    printer: PrinterConfig,
+    mmap: bool,
+    quiet_errors: bool,
+    stdin_name: String,
+}
+
+fn run(args: &Args) -> Result<u8, Failure> {
+    let rule_path = args.rule.display().to_string();
+    let text = std::fs::read(&args.rule).map_err(|e| Failure::Message(format!("{rule_path}: {}", io_message(&e))))?;
+    let text = String::from_utf8(text).map_err(|_| Failure::Message(format!("{rule_path}: the rule is not UTF-8 text")))?;
+    let options = Options { ignore_case: !args.no_ignore_case };
+    let mut set = RuleSet::new(options);
+    set.add(&rule_path, &text).map_err(Failure::Message)?;
+    for rule in set.rules() {
+        for w in &rule.warnings {
+            eprintln!("sigrep: {rule_path}: warning: {w}");
+        }
+    }
+    let program = set.compile(&compile::Config::default()).map_err(|e| Failure::Message(format!("{rule_path}: {e}")))?;
+    if args.explain {
+        explain(&set, &program)?;
+        return Ok(0);
+    }
+
+    let mode = if args.quiet {
+        OutputMode::Quiet
+    } else if args.files_with_matches {
+        OutputMode::FilesWithMatches
+    } else if args.files_without_match {
+        OutputMode::FilesWithoutMatch
+    } else if args.count {
+        OutputMode::Count
+    } else {
+        OutputMode::Lines
+    };
+    let listing = matches!(mode, OutputMode::Quiet | OutputMode::FilesWithMatches | OutputMode::FilesWithoutMatch);
+    let context = args.context.unwrap_or(0);
+    let (before, after) = if mode == OutputMode::Lines {
+        (args.before.unwrap_or(context), args.after.unwrap_or(context))
+    } else {
+        (0, 0)
+    };
+    let search = SearchConfig {
+        invert: args.invert,
+        max_count: if listing { Some(args.max_count.unwrap_or(1).min(1)) } else { args.max_count },
+        before,
+        after,
+        line_numbers: args.line_number && mode == OutputMode::Lines,
+        binary: if args.text {
+            BinaryMode::Text
+        } else if mode == OutputMode::Lines {
+            BinaryMode::Quit
+        } else {
+            BinaryMode::Ignore
+        },
+        attribute_rules: false,
+    };
+
+    let filters = walk::Filters {
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        exclude_dir: args.exclude_dir.clone(),
+    };
+    let (targets, recursed) = targets(args, &filters);
+    let with_filename = if args.with_filename {
+        true
+    } else if args.no_filename {
+        false
+    } else {
+        targets.len() > 1 || recursed
+    };
+    let color = match args.color.unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    };
+    let highlight = if color && !args.invert { highlighter(&program) } else { None };
+    let printer = PrinterConfig {
+        mode,
+        with_filename,
+        line_number: args.line_number,
+        byte_offset: args.byte_offset,
+        null: args.null,
+        color,
+        highlight,
+        rule_labels: None,
+        line_buffered: args.line_buffered || io::stdout().is_terminal(),
+    };
+    let ctx = Ctx {
+        program: &program,
+        search,
+        printer,
+        mmap: !args.no_mmap,
+        quiet_errors: args.no_messages,
+        stdin_name: args.label.clone().unwrap_or_else(|| "(standard input)".to_string()),
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let (selected, listed, error) = search_all(&ctx, &targets, threads, args.quiet)?;
+    let success = if mode == OutputMode::FilesWithoutMatch { listed } else { selected };
+    Ok(if args.quiet && selected {
+        0
+    } else if error {
+        2
+    } else if success {
+        0
+    } else {
+        1
+    })
+}
+
+fn io_message(e: &io::Error) -> String {
+    // "No such file or directory" without Rust's " (os error 2)".
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// The targets in argument order, and whether a directory was walked.
+fn targets(args: &Args, filters: &walk::Filters) -> (Vec<Target>, bool) {
+    let mut out = Vec::new();
+    let mut recursed = false;
+    let files: Vec<PathBuf> = if args.files.is_empty() {
+        vec![PathBuf::from(if args.recursive { "." } else { "-" })]
+    } else {
+        args.files.clone()
+    };
+    for file in files {
+        if file.as_os_str() == "-" {
+            out.push(Target::Stdin);
+            continue;
+        }
+        if args.recursive && file.is_dir() {
+            recursed = true;
+            for entry in walk::walk(&file, filters) {
+                match entry {
+                    walk::Entry::File(p) => out.push(Target::Path(p)),
+                    walk::Entry::Error(p, e) => out.push(Target::Error(format!("{}: {}", p.display(), io_message(&e)))),
+                }
+            }
+        } else if filters.accepts_file(&file) || args.include.is_empty() && args.exclude.is_empty() {
+            out.push(Target::Path(file));
+        }
+    }
+    (out, recursed)
+}
+
+/// A writer that remembers whether writing failed, so a failed search can
+/// be told apart: output errors end the run, input errors end one file.
+struct Tracked<'w> {
+    inner: &'w mut dyn Write,
+    failed: Option<io::Error>,
+}
+
+impl Write for Tracked<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
+    }
+}
+
+/// Searches one target, printing into `out`.
+///
+/// # Errors
+/// Only output errors; input problems are reported in the outcome.
+fn search_one(ctx: &Ctx<'_>, target: &Target, state: &mut PrintState, out: &mut dyn Write) -> Result<Outcome, io::Error> {
+    let mut outcome = Outcome::default();
+    let (name, opened) = match target {
+        Target::Error(msg) => {
+            outcome.error = true;
+            if !ctx.quiet_errors {
+                outcome.messages.push(msg.clone());
+            }
+            return Ok(outcome);
+        }
+        Target::Stdin => (ctx.stdin_name.clone(), Ok(Opened::Input(search::SearchInput::Reader(Box::new(io::stdin()))))),
+        Target::Path(p) => (p.display().to_string(), search::open(p, ctx.mmap)),
+    };
+    let mut input = match opened {
+        Ok(Opened::Input(input)) => input,
+        Ok(Opened::Directory) => {
+            outcome.error = true;
+            if !ctx.quiet_errors {
+                outcome.messages.push(format!("{name}: Is a directory"));
+            }
+            return Ok(outcome);
+        }
+        Err(e) => {
+            outcome.error = true;
+            if !ctx.quiet_errors {
+                outcome.messages.push(format!("{name}: {}", io_message(&e)));
+            }
+            return Ok(outcome);
+        }
+    };
+    let mut out = Tracked { inner: out, failed: None };
+    let mut printer = FilePrinter::new(&ctx.printer, name.as_bytes(), &mut out, state);
+    let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
+    match searcher.search(&mut input, &mut printer).and_then(|summary| {
+        printer.finish(&summary)?;
+        Ok(summary)
+    }) {
+        Ok(summary) => outcome.selected = summary.selected,
+        Err(e) => {
+            outcome.error = true;
+            if !ctx.quiet_errors {
+                printer.messages.push(format!("{name}: {}", io_message(&e)));
+            }
+        }
+    }
+    outcome.messages = std::mem::take(&mut printer.messages);
+    drop(printer);
+    if let Some(e) = out.failed {
+        return Err(e);
+    }
+    Ok(outcome)
+}
+
+/// Searches every target, `threads` at a time, printing in argument order.
+/// Returns (any line selected, any file listed by -L, any error).
+fn search_all(ctx: &Ctx<'_>, targets: &[Target], threads: usize, quiet: bool) -> Result<(bool, bool, bool), Failure> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut state = PrintState::default();
+    let mut selected = false;
+    let mut listed = false;
+    let mut error = false;
+    let mut emit = |o: Outcome, out: &mut io::BufWriter<io::StdoutLock<'_>>| -> Result<bool, Failure> {
+        out.write_all(&o.stdout)?;
+        if !o.messages.is_empty() {
+            out.flush()?;
+            for m in &o.messages {
+                eprintln!("sigrep: {m}");
+            }
+        }
+        if ctx.printer.line_buffered {
+            out.flush()?;
+        }
+        selected |= o.selected > 0;
+        listed |= o.selected == 0 && !o.error;
+        error |= o.error;
+        Ok(quiet && o.selected > 0)
+    };
+    if threads <= 1 || targets.len() <= 1 {
+        // Stream straight to stdout.
+        for t in targets {
+            let o = search_one(ctx, t, &mut state, &mut out)?;
+            if emit(o, &mut out)? {
+                break;
+            }
+        }
+    } else {
+        let slots: Mutex<Vec<Option<(Outcome, PrintState)>>> = Mutex::new((0..targets.len()).map(|_| None).collect());
+        let ready = Condvar::new();
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let printed = AtomicUsize::new(0);
+        let window = threads * 4;
+        std::thread::scope(|scope| -> Result<(), Failure> {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= targets.len() || stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    // Do not run too far ahead of the printer.
+                    {
+                        let mut guard = slots.lock().unwrap();
+                        while i >= printed.load(Ordering::SeqCst) + window && !stop.load(Ordering::SeqCst) {
+                            guard = ready.wait(guard).unwrap();
+                        }
+                    }
+                    // Each file gets its own separator state; the printer
+                    // thread fixes up the first "--" below.
+                    let mut local = PrintState { printed_group: true };
+                    let mut buf = Vec::new();
+                    let mut o = search_one(ctx, &targets[i], &mut local, &mut buf).unwrap_or_default();
+                    o.stdout = buf;
+                    slots.lock().unwrap()[i] = Some((o, local));
+                    ready.notify_all();
+                });
+            }
+            let mut result = Ok(());
+            for i in 0..targets.len() {
+                let (mut o, local) = {
+                    let mut guard = slots.lock().unwrap();
+                    loop {
+                        if let Some(item) = guard[i].take() {
+                            break item;
+                        }
+                        guard = ready.wait(guard).unwrap();
+                    }
+                };
+                // The worker assumed a group was printed before; if none
+                // was, drop the leading separator it wrote.
+                if !state.printed_group {
+                    strip_leading_separator(&mut o.stdout, ctx.printer.color);
+                }
+                state.printed_group |= local.printed_group && !o.stdout.is_empty();
+                printed.store(i + 1, Ordering::SeqCst);
+                ready.notify_all();
+                match emit(o, &mut out) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        stop.store(true, Ordering::SeqCst);
+                        ready.notify_all();
+                        break;
+                    }
+                    Err(e) => {
+                        stop.store(true, Ordering::SeqCst);
+                        ready.notify_all();
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            result
+        })?;
+    }
+    out.flush()?;
+    Ok((selected, listed, error))
+}
+
+/// Removes a `--` line at the start of a file's output.
+fn strip_leading_separator(out: &mut Vec<u8>, color: bool) {
+    let sep: &[u8] = if color { b"\x1b[36m\x1b[K--\x1b[m\x1b[K\n" } else { b"--\n" };
+    if out.starts_with(sep) {
+        out.drain(..sep.len());
+    }
+}
+
+/// A regex over every atom, for colouring matched text.
+fn highlighter(program: &Program) -> Option<regex::bytes::Regex> {
+    if program.atoms().is_empty() {
+        return None;
+    }
+    let alts: Vec<String> = program.atoms().iter().map(|a| format!("(?:{})", a.to_regex())).collect();
+    regex::bytes::RegexBuilder::new(&alts.join("|")).size_limit(64 << 20).build().ok()
+}
+
+fn explain(set: &RuleSet, program: &Program) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    for (i, r) in set.rules().iter().enumerate() {
+        writeln!(out, "rule {i}: {} (document {})", r.rule.title, r.rule.document)?;
+        writeln!(out, "  formula: {}", r.formula)?;
+    }
+    writeln!(out, "atoms: {}", program.atoms().len())?;
+    for (i, a) in program.atoms().iter().enumerate() {
+        writeln!(out, "  a{i}: {}", a.to_regex())?;
+    }
+    match program.prefilter() {
+        Some(pf) => {
+            let lits: Vec<String> = pf
+                .literals()
+                .iter()
+                .map(|l| format!("{:?}{}", String::from_utf8_lossy(&l.bytes), if l.ascii_fold { "i" } else { "" }))
+                .collect();
+            writeln!(out, "prefilter: {}", lits.join(" "))?;
+        }
+        None => writeln!(out, "prefilter: none (every line is examined)")?,
+    }
+    match program.nfa_states() {
+        Some(n) => writeln!(out, "automaton: lazy DFA over an NFA of {n} states")?,
+        None => writeln!(out, "automaton: none (per-atom evaluation)")?,
+    }
+    let _ = Path::new("");
+    Ok(())
+}

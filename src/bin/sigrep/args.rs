@@ -1,0 +1,154 @@
+//! Command-line flags: data only. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal (and NO_COLOR is unset).
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Print the log lines a Sigma rule matches, like grep.
+///
+/// sigrep compiles the rule's condition into one automaton and prints every
+/// line of the FILEs (standard input when there are none, or "-") that the
+/// rule selects. Field names are ignored: each value is searched anywhere
+/// in the line, case-insensitively.
+///
+/// Exit status: 0 if a line was selected, 1 if none, 2 if an error occurred.
+#[derive(Debug, Parser)]
+#[command(name = "sigrep", version, disable_help_flag = true, max_term_width = 100)]
+pub struct Args {
+    /// The Sigma rule file (YAML).
+    #[arg(value_name = "RULE")]
+    pub rule: PathBuf,
+
+    /// Files to search; "-" is standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Print only a count of selected lines per file.
+    #[arg(short = 'c', long = "count")]
+    pub count: bool,
+
+    /// Print only the names of files with selected lines.
+    #[arg(short = 'l', long = "files-with-matches")]
+    pub files_with_matches: bool,
+
+    /// Print only the names of files without selected lines.
+    #[arg(short = 'L', long = "files-without-match")]
+    pub files_without_match: bool,
+
+    /// Prefix each line with its 1-based line number.
+    #[arg(short = 'n', long = "line-number")]
+    pub line_number: bool,
+
+    /// Prefix each line with the 0-based byte offset of its start.
+    #[arg(short = 'b', long = "byte-offset")]
+    pub byte_offset: bool,
+
+    /// Print the file name with each line.
+    #[arg(short = 'H', long = "with-filename", overrides_with = "no_filename")]
+    pub with_filename: bool,
+
+    /// Never print file names.
+    #[arg(short = 'h', long = "no-filename", overrides_with = "with_filename")]
+    pub no_filename: bool,
+
+    /// Select the lines the rule does not match.
+    #[arg(short = 'v', long = "invert-match")]
+    pub invert: bool,
+
+    /// Print nothing; exit 0 at the first selected line.
+    #[arg(short = 'q', long = "quiet", visible_alias = "silent")]
+    pub quiet: bool,
+
+    /// Suppress messages about unreadable or missing files.
+    #[arg(short = 's', long = "no-messages")]
+    pub no_messages: bool,
+
+    /// Stop reading a file after NUM selected lines.
+    #[arg(short = 'm', long = "max-count", value_name = "NUM")]
+    pub max_count: Option<u64>,
+
+    /// Search binary files as if they were text.
+    #[arg(short = 'a', long = "text")]
+    pub text: bool,
+
+    /// Ignore case (the default).
+    #[arg(short = 'i', long = "ignore-case", overrides_with = "no_ignore_case")]
+    pub ignore_case: bool,
+
+    /// Match case exactly (values marked |cased always do).
+    #[arg(long = "no-ignore-case", overrides_with = "ignore_case")]
+    pub no_ignore_case: bool,
+
+    /// Search directories recursively (symbolic links inside are skipped).
+    #[arg(short = 'r', long = "recursive")]
+    pub recursive: bool,
+
+    /// Search only files whose base name matches GLOB (repeatable).
+    #[arg(long = "include", value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files whose base name matches GLOB (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Skip directories whose base name matches GLOB when recursing.
+    #[arg(long = "exclude-dir", value_name = "GLOB")]
+    pub exclude_dir: Vec<String>,
+
+    /// Print NUM lines of context after each selected line.
+    #[arg(short = 'A', long = "after-context", value_name = "NUM")]
+    pub after: Option<usize>,
+
+    /// Print NUM lines of context before each selected line.
+    #[arg(short = 'B', long = "before-context", value_name = "NUM")]
+    pub before: Option<usize>,
+
+    /// Print NUM lines of context before and after.
+    #[arg(short = 'C', long = "context", value_name = "NUM")]
+    pub context: Option<usize>,
+
+    /// Colour file names, numbers, separators and matched text.
+    #[arg(long = "color", visible_alias = "colour", value_name = "WHEN", num_args = 0..=1,
+          default_missing_value = "auto", value_enum)]
+    pub color: Option<ColorChoice>,
+
+    /// Print a NUL byte after file names instead of ':' or a newline.
+    #[arg(short = 'Z', long = "null")]
+    pub null: bool,
+
+    /// Name standard input LABEL in output.
+    #[arg(long = "label", value_name = "LABEL")]
+    pub label: Option<String>,
+
+    /// Flush output after every line.
+    #[arg(long = "line-buffered")]
+    pub line_buffered: bool,
+
+    /// Read files instead of memory-mapping them.
+    #[arg(long = "no-mmap")]
+    pub no_mmap: bool,
+
+    /// Search with NUM threads (default: one per core).
+    #[arg(short = 'j', long = "threads", value_name = "NUM")]
+    pub threads: Option<usize>,
+
+    /// Print the rule's formula, atoms, prefilter and automaton size, and exit.
+    #[arg(long = "explain")]
+    pub explain: bool,
+
+    /// Print help.
+    #[arg(long = "help", action = ArgAction::Help)]
+    pub help: Option<bool>,
+}

@@ -1,0 +1,209 @@
+//! grep-compatible output.
+//!
+//! Shapes, as GNU grep 3.8 prints them:
+//!
+//! * lines: `[NAME SEP][NUMBER SEP][OFFSET SEP]LINE\n`, `SEP` is `:` for
+//!   selected lines and `-` for context lines; `-Z` puts a NUL after NAME
+//!   instead; groups of context are separated by `--`;
+//! * `-c`: `[NAME:]COUNT`; `-l` / `-L`: `NAME\n` (`NAME\0` with `-Z`);
+//! * a last line without LF is printed with one;
+//! * colour (GREP_COLORS defaults): name 35, numbers 32, separators 36,
+//!   matched text 01;31, each as `ESC[..m ESC[K ... ESC[m ESC[K`.
+//!
+//! A [`FilePrinter`] prints one input into any writer; messages for stderr
+//! ("binary file matches") are collected so a caller printing inputs in
+//! parallel can emit them in order.
+
+use std::io::{self, Write};
+
+use regex::bytes::Regex;
+
+use crate::search::{Line, Sink, Summary};
+
+/// What is printed for each input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Selected lines (and context).
+    #[default]
+    Lines,
+    /// `-c`: the number of selected lines.
+    Count,
+    /// `-l`: names of inputs with a selected line.
+    FilesWithMatches,
+    /// `-L`: names of inputs without one.
+    FilesWithoutMatch,
+    /// `-q`: nothing.
+    Quiet,
+}
+
+/// Printer options, shared by all inputs.
+#[derive(Clone, Debug, Default)]
+pub struct PrinterConfig {
+    /// What to print.
+    pub mode: OutputMode,
+    /// Prefix lines (and counts) with the input's name.
+    pub with_filename: bool,
+    /// `-n`.
+    pub line_number: bool,
+    /// `-b`.
+    pub byte_offset: bool,
+    /// `-Z`: NUL after names.
+    pub null: bool,
+    /// Colour escapes.
+    pub color: bool,
+    /// Highlights matched text in selected lines when colouring.
+    pub highlight: Option<Regex>,
+    /// Rule labels, by rule index; when present, each selected line is
+    /// prefixed with the labels of its rules (multi-rule output).
+    pub rule_labels: Option<Vec<String>>,
+    /// Flush after every line.
+    pub line_buffered: bool,
+}
+
+const COLOR_NAME: &str = "35";
+const COLOR_NUMBER: &str = "32";
+const COLOR_SEP: &str = "36";
+const COLOR_MATCH: &str = "01;31";
+
+/// Output state that spans inputs.
+#[derive(Clone, Debug, Default)]
+pub struct PrintState {
+    /// Something was printed before (decides the first `--`).
+    pub printed_group: bool,
+}
+
+/// Prints one input.
+pub struct FilePrinter<'a> {
+    config: &'a PrinterConfig,
+    name: &'a [u8],
+    out: &'a mut dyn Write,
+    state: &'a mut PrintState,
+    /// Messages for stderr, in order.
+    pub messages: Vec<String>,
+}
+
+impl<'a> FilePrinter<'a> {
+    /// A printer for the input called `name`.
+    pub fn new(config: &'a PrinterConfig, name: &'a [u8], out: &'a mut dyn Write, state: &'a mut PrintState) -> FilePrinter<'a> {
+        FilePrinter { config, name, out, state, messages: Vec::new() }
+    }
+
+    fn colored(&mut self, color: &str, text: &[u8]) -> io::Result<()> {
+        if self.config.color {
+            write!(self.out, "\x1b[{color}m\x1b[K")?;
+            self.out.write_all(text)?;
+            self.out.write_all(b"\x1b[m\x1b[K")
+        } else {
+            self.out.write_all(text)
+        }
+    }
+
+    fn name_prefix(&mut self, sep: u8) -> io::Result<()> {
+        let name = self.name;
+        self.colored(COLOR_NAME, name)?;
+        if self.config.null {
+            self.out.write_all(b"\0")
+        } else {
+            self.colored(COLOR_SEP, &[sep])
+        }
+    }
+
+    fn line(&mut self, line: &Line<'_>, sep: u8, selected: bool) -> io::Result<()> {
+        if self.config.mode != OutputMode::Lines {
+            return Ok(());
+        }
+        if self.config.with_filename {
+            self.name_prefix(sep)?;
+        }
+        if let Some(n) = line.number {
+            self.colored(COLOR_NUMBER, n.to_string().as_bytes())?;
+            self.colored(COLOR_SEP, &[sep])?;
+        }
+        if self.config.byte_offset {
+            self.colored(COLOR_NUMBER, line.offset.to_string().as_bytes())?;
+            self.colored(COLOR_SEP, &[sep])?;
+        }
+        if selected {
+            if let Some(labels) = &self.config.rule_labels {
+                let names: Vec<&str> = line.rules.iter().map(|&r| labels[r as usize].as_str()).collect();
+                let tag = format!("[{}]", names.join(","));
+                self.colored(COLOR_NUMBER, tag.as_bytes())?;
+                self.colored(COLOR_SEP, &[sep])?;
+            }
+        }
+        match (&self.config.highlight, self.config.color && selected) {
+            (Some(re), true) => {
+                let mut last = 0;
+                for m in re.find_iter(line.bytes) {
+                    if m.is_empty() {
+                        continue;
+                    }
+                    self.out.write_all(&line.bytes[last..m.start()])?;
+                    self.colored(COLOR_MATCH, m.as_bytes())?;
+                    last = m.end();
+                }
+                self.out.write_all(&line.bytes[last..])?;
+            }
+            _ => self.out.write_all(line.bytes)?,
+        }
+        self.out.write_all(b"\n")?;
+        if self.config.line_buffered {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Prints what the mode prints once the input is searched (counts,
+    /// names).
+    ///
+    /// # Errors
+    /// Write errors.
+    pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        match self.config.mode {
+            OutputMode::Count => {
+                if self.config.with_filename {
+                    self.name_prefix(b':')?;
+                }
+                writeln!(self.out, "{}", summary.selected)
+            }
+            OutputMode::FilesWithMatches if summary.selected > 0 => self.name_line(),
+            OutputMode::FilesWithoutMatch if summary.selected == 0 => self.name_line(),
+            _ => Ok(()),
+        }
+    }
+
+    fn name_line(&mut self) -> io::Result<()> {
+        let name = self.name;
+        self.colored(COLOR_NAME, name)?;
+        self.out.write_all(if self.config.null { b"\0" } else { b"\n" })
+    }
+}
+
+impl Sink for FilePrinter<'_> {
+    fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
+        self.line(line, b':', true)
+    }
+
+    fn context(&mut self, line: &Line<'_>) -> io::Result<()> {
+        self.line(line, b'-', false)
+    }
+
+    fn context_break(&mut self) -> io::Result<()> {
+        if self.config.mode != OutputMode::Lines {
+            return Ok(());
+        }
+        if self.state.printed_group {
+            self.colored(COLOR_SEP, b"--")?;
+            self.out.write_all(b"\n")?;
+        }
+        self.state.printed_group = true;
+        Ok(())
+    }
+
+    fn binary_match(&mut self) -> io::Result<()> {
+        if self.config.mode == OutputMode::Lines {
+            self.messages.push(format!("{}: binary file matches", String::from_utf8_lossy(self.name)));
+        }
+        Ok(())
+    }
+}

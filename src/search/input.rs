@@ -1,0 +1,60 @@
+//! Opening inputs: memory maps for regular files, readers for the rest.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use memmap2::Mmap;
+
+/// An input ready to search.
+pub enum SearchInput {
+    /// A regular file mapped into memory.
+    Mapped(Mmap),
+    /// Anything read in chunks: stdin, pipes, special files, `--no-mmap`.
+    Reader(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for SearchInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SearchInput::Mapped(m) => write!(f, "Mapped({} bytes)", m.len()),
+            SearchInput::Reader(_) => f.write_str("Reader"),
+        }
+    }
+}
+
+/// The result of opening a path.
+#[derive(Debug)]
+pub enum Opened {
+    /// A searchable input.
+    Input(SearchInput),
+    /// The path is a directory.
+    Directory,
+}
+
+/// Opens a file for searching. Regular files with content are mapped when
+/// `mmap` is true; everything else is read (a `/proc` file reports size 0
+/// but has content, so size 0 is read too).
+///
+/// # Errors
+/// The file cannot be opened or its metadata read.
+pub fn open(path: &Path, mmap: bool) -> io::Result<Opened> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Ok(Opened::Directory);
+    }
+    if mmap && meta.is_file() && meta.len() > 0 {
+        #[allow(unsafe_code)]
+        // SAFETY: the map is read-only and private to this process; the
+        // real risk is another process truncating the file while we read
+        // it (log rotation with copytruncate), which makes later reads of
+        // the vanished pages raise SIGBUS. The caller asked for mmap
+        // (the default for regular files; `--no-mmap` turns it off).
+        let map = unsafe { Mmap::map(&file) };
+        if let Ok(map) = map {
+            return Ok(Opened::Input(SearchInput::Mapped(map)));
+        }
+    }
+    Ok(Opened::Input(SearchInput::Reader(Box::new(file))))
+}
