@@ -1,1 +1,6 @@
+//! The integration tests: one binary, modules by topic.
 
+#[macro_use]
+mod util;
+
+mod engine;

@@ -117,7 +117,11 @@ impl Program {
     /// # Errors
     /// An atom that no engine can compile (e.g. a regex too large even for
     /// the oracle).
-    pub fn new(atoms: &[Atom], rules: &[Formula], config: &Config) -> Result<Program, CompileError> {
+    pub fn new(
+        atoms: &[Atom],
+        rules: &[Formula],
+        config: &Config,
+    ) -> Result<Program, CompileError> {
         let oracle = Oracle::new(atoms, rules).map_err(CompileError)?;
         let dfa = match config.engine {
             Engine::Oracle => None,
@@ -144,7 +148,11 @@ impl Program {
                     None => ok = false,
                 }
             }
-            if ok { Prefilter::new(all) } else { None }
+            if ok {
+                Prefilter::new(all)
+            } else {
+                None
+            }
         } else {
             None
         };
@@ -199,7 +207,8 @@ impl Program {
     /// True when any rule selects `line` (a line without its `\n`).
     pub fn is_match(&self, cache: &mut Cache, line: &[u8]) -> bool {
         self.scan(cache, line, true);
-        let any = self.touched_true(cache).next().is_some() || !self.empty_true_untouched(cache).is_empty();
+        let any = self.touched_true(cache).next().is_some()
+            || !self.empty_true_untouched(cache).is_empty();
         self.reset(cache);
         any
     }
@@ -217,7 +226,12 @@ impl Program {
     /// The first line starting at or after `from` (which must be the start
     /// of a line) that any rule selects, as the byte range of the line
     /// without its `\n`.
-    pub fn find_line(&self, cache: &mut Cache, haystack: &[u8], from: usize) -> Option<(usize, usize)> {
+    pub fn find_line(
+        &self,
+        cache: &mut Cache,
+        haystack: &[u8],
+        from: usize,
+    ) -> Option<(usize, usize)> {
         let mut pos = from;
         while pos < haystack.len() {
             let start = match &self.prefilter {
@@ -227,7 +241,8 @@ impl Program {
                 }
                 None => pos,
             };
-            let end = memchr::memchr(b'\n', &haystack[start..]).map_or(haystack.len(), |i| start + i);
+            let end =
+                memchr::memchr(b'\n', &haystack[start..]).map_or(haystack.len(), |i| start + i);
             if self.is_match(cache, &haystack[start..end]) {
                 return Some((start, end));
             }
@@ -238,11 +253,7 @@ impl Program {
 
     fn touched_true<'c>(&'c self, cache: &'c Cache) -> impl Iterator<Item = u32> + 'c {
         let seen = |a: AtomId| cache.seen[a.index()];
-        cache
-            .touched_list
-            .iter()
-            .copied()
-            .filter(move |&r| self.rules[r as usize].eval(&seen))
+        cache.touched_list.iter().copied().filter(move |&r| self.rules[r as usize].eval(&seen))
     }
 
     fn empty_true_untouched(&self, cache: &Cache) -> Vec<u32> {

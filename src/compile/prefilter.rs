@@ -96,10 +96,9 @@ pub fn cover(formula: &Formula, atoms: &[Atom]) -> Option<Vec<Literal>> {
         Formula::Const(false) => Some(Vec::new()),
         Formula::Const(true) | Formula::Not(_) => None,
         Formula::Atom(a) => atoms[a.index()].cover(),
-        Formula::And(xs) => xs
-            .iter()
-            .filter_map(|x| cover(x, atoms))
-            .min_by(|a, b| cost(a).total_cmp(&cost(b))),
+        Formula::And(xs) => {
+            xs.iter().filter_map(|x| cover(x, atoms)).min_by(|a, b| cost(a).total_cmp(&cost(b)))
+        }
         Formula::Or(xs) => {
             let mut all = Vec::new();
             for x in xs {

@@ -187,7 +187,10 @@ impl Parser {
                     Some(t) => {
                         return Err(Error::at(
                             t.pos,
-                            format!("expected a name or 'them' after '{}', found {}", tok.kind, t.kind),
+                            format!(
+                                "expected a name or 'them' after '{}', found {}",
+                                tok.kind, t.kind
+                            ),
                         ))
                     }
                     None => {

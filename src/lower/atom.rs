@@ -194,16 +194,11 @@ fn folded_literals(bytes: &[u8]) -> Option<Vec<Literal>> {
         if variants.len() * options.len() > MAX_VARIANTS {
             return simple_run(text);
         }
-        variants = variants
-            .iter()
-            .flat_map(|v| options.iter().map(move |&o| format!("{v}{o}")))
-            .collect();
+        variants =
+            variants.iter().flat_map(|v| options.iter().map(move |&o| format!("{v}{o}"))).collect();
     }
     Some(
-        variants
-            .into_iter()
-            .map(|v| Literal { bytes: v.into_bytes(), ascii_fold: true })
-            .collect(),
+        variants.into_iter().map(|v| Literal { bytes: v.into_bytes(), ascii_fold: true }).collect(),
     )
 }
 
@@ -230,11 +225,7 @@ fn regex_cover(re: &str) -> Option<Vec<Literal>> {
     if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
         return None;
     }
-    Some(
-        lits.iter()
-            .map(|l| Literal { bytes: l.as_bytes().to_vec(), ascii_fold: false })
-            .collect(),
-    )
+    Some(lits.iter().map(|l| Literal { bytes: l.as_bytes().to_vec(), ascii_fold: false }).collect())
 }
 
 #[cfg(test)]
@@ -247,8 +238,19 @@ mod tests {
 
     #[test]
     fn normalisation() {
-        let a = Atom::text(vec![Piece::AnyRun, lit("a"), lit("b"), Piece::AnyRun, Piece::AnyRun, lit("c"), Piece::AnyRun], true)
-            .unwrap();
+        let a = Atom::text(
+            vec![
+                Piece::AnyRun,
+                lit("a"),
+                lit("b"),
+                Piece::AnyRun,
+                Piece::AnyRun,
+                lit("c"),
+                Piece::AnyRun,
+            ],
+            true,
+        )
+        .unwrap();
         assert_eq!(a.kind, AtomKind::Text(vec![lit("ab"), Piece::AnyRun, lit("c")]));
         assert!(Atom::text(vec![Piece::AnyRun], true).is_none());
         assert!(Atom::text(vec![], true).is_none());

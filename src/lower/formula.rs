@@ -157,9 +157,7 @@ impl Formula {
                 }
             }
             Formula::Not(x) => x.collect_atoms(out),
-            Formula::And(xs) | Formula::Or(xs) => {
-                xs.iter().for_each(|x| x.collect_atoms(out))
-            }
+            Formula::And(xs) | Formula::Or(xs) => xs.iter().for_each(|x| x.collect_atoms(out)),
         }
     }
 }

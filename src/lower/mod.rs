@@ -370,11 +370,8 @@ impl<'a> Lowerer<'a> {
         if item.has(ReDotAll) {
             flags.push('s');
         }
-        let re = if flags.is_empty() {
-            value.text.clone()
-        } else {
-            format!("(?{flags}){}", value.text)
-        };
+        let re =
+            if flags.is_empty() { value.text.clone() } else { format!("(?{flags}){}", value.text) };
         check_regex(&re).map_err(|e| Error::at(value.pos, e))?;
         let atom = Atom { kind: AtomKind::Regex(re), fold_case: false };
         Ok(Formula::atom(self.table.intern(atom)))

@@ -238,8 +238,7 @@ fn ipv6_regex(addr: u128, len: u32) -> String {
         }
         hextets.push(hextet_regex(&digits));
     }
-    format!("(?i)(?:^|[^0-9a-f:])(?:{}){HEX}*:", hextets.join(":"))
-        .replace("(?:):", "(?:)")
+    format!("(?i)(?:^|[^0-9a-f:])(?:{}){HEX}*:", hextets.join(":")).replace("(?:):", "(?:)")
 }
 
 /// One hextet given the allowed values of its four digits, with leading
@@ -275,7 +274,10 @@ mod tests {
 
     #[test]
     fn wildcards_and_escapes() {
-        assert_eq!(wildcard_pieces("a*b?c"), [lit("a"), Piece::AnyRun, lit("b"), Piece::AnyChar, lit("c")]);
+        assert_eq!(
+            wildcard_pieces("a*b?c"),
+            [lit("a"), Piece::AnyRun, lit("b"), Piece::AnyChar, lit("c")]
+        );
         assert_eq!(wildcard_pieces(r"a\*b\?c\\d"), [lit(r"a*b?c\d")]);
         assert_eq!(wildcard_pieces(r"C:\Windows\cmd.exe"), [lit(r"C:\Windows\cmd.exe")]);
         assert_eq!(wildcard_pieces(r"trailing\"), [lit(r"trailing\")]);

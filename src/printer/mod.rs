@@ -84,7 +84,12 @@ pub struct FilePrinter<'a> {
 
 impl<'a> FilePrinter<'a> {
     /// A printer for the input called `name`.
-    pub fn new(config: &'a PrinterConfig, name: &'a [u8], out: &'a mut dyn Write, state: &'a mut PrintState) -> FilePrinter<'a> {
+    pub fn new(
+        config: &'a PrinterConfig,
+        name: &'a [u8],
+        out: &'a mut dyn Write,
+        state: &'a mut PrintState,
+    ) -> FilePrinter<'a> {
         FilePrinter { config, name, out, state, messages: Vec::new() }
     }
 
@@ -125,7 +130,8 @@ impl<'a> FilePrinter<'a> {
         }
         if selected {
             if let Some(labels) = &self.config.rule_labels {
-                let names: Vec<&str> = line.rules.iter().map(|&r| labels[r as usize].as_str()).collect();
+                let names: Vec<&str> =
+                    line.rules.iter().map(|&r| labels[r as usize].as_str()).collect();
                 let tag = format!("[{}]", names.join(","));
                 self.colored(COLOR_NUMBER, tag.as_bytes())?;
                 self.colored(COLOR_SEP, &[sep])?;
@@ -202,7 +208,8 @@ impl Sink for FilePrinter<'_> {
 
     fn binary_match(&mut self) -> io::Result<()> {
         if self.config.mode == OutputMode::Lines {
-            self.messages.push(format!("{}: binary file matches", String::from_utf8_lossy(self.name)));
+            self.messages
+                .push(format!("{}: binary file matches", String::from_utf8_lossy(self.name)));
         }
         Ok(())
     }

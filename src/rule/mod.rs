@@ -281,8 +281,8 @@ fn detection_from(node: &Node) -> Result<Detection> {
             }),
         }
     }
-    let conditions = conditions
-        .ok_or_else(|| Error::at(node.pos, "'detection' has no 'condition'"))?;
+    let conditions =
+        conditions.ok_or_else(|| Error::at(node.pos, "'detection' has no 'condition'"))?;
     Ok(Detection { definitions, conditions, pos: node.pos, timeframe })
 }
 
@@ -334,10 +334,9 @@ fn search_from(node: &Node, depth: usize) -> Result<Search> {
             }
             Ok(Search::List(out, node.pos))
         }
-        NodeKind::Scalar { .. } => Err(Error::at(
-            node.pos,
-            "a definition must be a map or a list, found a single value",
-        )),
+        NodeKind::Scalar { .. } => {
+            Err(Error::at(node.pos, "a definition must be a map or a list, found a single value"))
+        }
     }
 }
 
@@ -408,8 +407,7 @@ detection:
         assert_eq!(rule.id.as_deref(), Some("abc"));
         assert_eq!(rule.tags, ["attack.t1047"]);
         assert_eq!(rule.logsource, [("product".into(), "windows".into())]);
-        let names: Vec<_> =
-            rule.detection.definitions.iter().map(|d| d.name.as_str()).collect();
+        let names: Vec<_> = rule.detection.definitions.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["selection", "keywords"]);
         assert_eq!(rule.detection.conditions[0].pos, Pos::new(11, 16));
     }
@@ -440,19 +438,16 @@ detection: {s: [x], condition: s}
         assert_eq!(rules[1].title, "T");
         assert_eq!(rules[1].document, 3);
         assert_eq!(rules[2].title, "U");
-        let Search::Selection(s) = &rules[1].detection.definitions[0].search else {
-            panic!()
-        };
+        let Search::Selection(s) = &rules[1].detection.definitions[0].search else { panic!() };
         assert_eq!(s.items[0].values[0].text, "2");
     }
 
     #[test]
     fn shape_errors_have_positions() {
-        let err = parse_rules("title: x\ndetection:\n  sel: abc\n  condition: sel\n")
-            .unwrap_err();
+        let err = parse_rules("title: x\ndetection:\n  sel: abc\n  condition: sel\n").unwrap_err();
         assert_eq!(err.pos(), Some(Pos::new(3, 8)));
-        let err = parse_rules("detection:\n  sel:\n    a|containz: x\n  condition: sel\n")
-            .unwrap_err();
+        let err =
+            parse_rules("detection:\n  sel:\n    a|containz: x\n  condition: sel\n").unwrap_err();
         assert_eq!(err.to_string(), "3:7: unknown modifier 'containz'");
         let err = parse_rules("title: x\n").unwrap_err();
         assert!(err.message().contains("no 'detection'"));

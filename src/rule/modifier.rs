@@ -146,8 +146,7 @@ mod tests {
 
     #[test]
     fn key_with_modifiers() {
-        let (field, mods) =
-            parse_key("CommandLine|contains|all", Pos::new(3, 5)).unwrap();
+        let (field, mods) = parse_key("CommandLine|contains|all", Pos::new(3, 5)).unwrap();
         assert_eq!(field, "CommandLine");
         assert_eq!(mods[0], (Modifier::Contains, Pos::new(3, 17)));
         assert_eq!(mods[1], (Modifier::All, Pos::new(3, 26)));

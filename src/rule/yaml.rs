@@ -73,10 +73,9 @@ impl Node {
     /// Looks up a key of a mapping by its scalar text.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            NodeKind::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(_, v)| v),
+            NodeKind::Map(entries) => {
+                entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+            }
             _ => None,
         }
     }
@@ -102,10 +101,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>> {
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| {
             let m = e.marker();
-            Error::at(
-                Pos::new(m.line(), m.col() + 1),
-                format!("invalid YAML: {}", e.info()),
-            )
+            Error::at(Pos::new(m.line(), m.col() + 1), format!("invalid YAML: {}", e.info()))
         })?;
         builder.event(event, span)?;
     }
@@ -147,22 +143,14 @@ impl Builder {
         match event {
             Event::Scalar(text, style, anchor, _tag) => {
                 let plain = matches!(style, ScalarStyle::Plain);
-                let node = Node {
-                    kind: NodeKind::Scalar { text: text.into_owned(), plain },
-                    pos,
-                };
+                let node = Node { kind: NodeKind::Scalar { text: text.into_owned(), plain }, pos };
                 self.finish(node, anchor)?;
             }
             Event::SequenceStart(anchor, _) => {
                 self.open(Open::Seq { pos, anchor, items: Vec::new() })?;
             }
             Event::MappingStart(anchor, _) => {
-                self.open(Open::Map {
-                    pos,
-                    anchor,
-                    entries: Vec::new(),
-                    key: None,
-                })?;
+                self.open(Open::Map { pos, anchor, entries: Vec::new(), key: None })?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
@@ -177,9 +165,11 @@ impl Builder {
                 self.finish(node, anchor)?;
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    Error::at(pos, "invalid YAML: unknown alias")
-                })?;
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| Error::at(pos, "invalid YAML: unknown alias"))?;
                 self.nodes += count(&node);
                 self.finish(node, 0)?;
             }
@@ -197,10 +187,7 @@ impl Builder {
             let pos = match &open {
                 Open::Seq { pos, .. } | Open::Map { pos, .. } => *pos,
             };
-            return Err(Error::at(
-                pos,
-                format!("YAML nested deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(Error::at(pos, format!("YAML nested deeper than {MAX_DEPTH} levels")));
         }
         self.stack.push(open);
         Ok(())
@@ -209,10 +196,7 @@ impl Builder {
     fn finish(&mut self, node: Node, anchor: usize) -> Result<()> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(Error::at(
-                node.pos,
-                format!("YAML has more than {MAX_NODES} nodes"),
-            ));
+            return Err(Error::at(node.pos, format!("YAML has more than {MAX_NODES} nodes")));
         }
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
@@ -223,9 +207,9 @@ impl Builder {
             Some(Open::Map { entries, key, .. }) => match key.take() {
                 None => *key = Some(node),
                 Some(k) => {
-                    let same = entries.iter_mut().find(|(old, _)| {
-                        old.kind == k.kind && !matches!(k.kind, NodeKind::Map(_))
-                    });
+                    let same = entries
+                        .iter_mut()
+                        .find(|(old, _)| old.kind == k.kind && !matches!(k.kind, NodeKind::Map(_)));
                     match same {
                         Some((_, value)) => *value = node,
                         None => entries.push((k, node)),
@@ -263,8 +247,7 @@ mod tests {
         let doc = one("a: 1\nb: 2\na: 3\n");
         match &doc.kind {
             NodeKind::Map(entries) => {
-                let keys: Vec<_> =
-                    entries.iter().map(|(k, _)| k.as_str().unwrap()).collect();
+                let keys: Vec<_> = entries.iter().map(|(k, _)| k.as_str().unwrap()).collect();
                 assert_eq!(keys, ["a", "b"]);
             }
             _ => panic!("not a map"),
@@ -275,10 +258,7 @@ mod tests {
     #[test]
     fn plain_and_quoted_scalars() {
         let doc = one("a: 010\nb: '010'\nc:\nd: ~\n");
-        assert!(matches!(
-            doc.get("a").unwrap().kind,
-            NodeKind::Scalar { plain: true, .. }
-        ));
+        assert!(matches!(doc.get("a").unwrap().kind, NodeKind::Scalar { plain: true, .. }));
         assert!(!doc.get("b").unwrap().is_null());
         assert!(doc.get("c").unwrap().is_null());
         assert!(doc.get("d").unwrap().is_null());

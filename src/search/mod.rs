@@ -173,7 +173,11 @@ impl<'p> Searcher<'p> {
     ///
     /// # Errors
     /// Read errors and errors the sink returns.
-    pub fn search_reader(&mut self, reader: &mut dyn Read, sink: &mut dyn Sink) -> io::Result<Summary> {
+    pub fn search_reader(
+        &mut self,
+        reader: &mut dyn Read,
+        sink: &mut dyn Sink,
+    ) -> io::Result<Summary> {
         let mut buf: Vec<u8> = vec![0; READ_CHUNK];
         let mut filled = 0;
         let mut eof = false;
@@ -188,7 +192,8 @@ impl<'p> Searcher<'p> {
             let block_end = if eof {
                 filled
             } else {
-                memchr::memrchr(b'\n', &buf[search_from..filled]).map_or(search_from, |i| search_from + i + 1)
+                memchr::memrchr(b'\n', &buf[search_from..filled])
+                    .map_or(search_from, |i| search_from + i + 1)
             };
             if block_end > search_from {
                 if st.done {
@@ -232,7 +237,8 @@ impl<'p> Searcher<'p> {
             if start <= floor {
                 break;
             }
-            start = memchr::memrchr(b'\n', &block[floor..start - 1]).map_or(floor, |i| floor + i + 1);
+            start =
+                memchr::memrchr(b'\n', &block[floor..start - 1]).map_or(floor, |i| floor + i + 1);
         }
         start.max(floor)
     }
@@ -248,7 +254,14 @@ impl<'p> Searcher<'p> {
     /// Searches the lines of `block` from `from` on. `block` holds whole
     /// lines (the last may lack its LF only at the end of input); bytes
     /// before `from` were searched before and are kept for context.
-    fn block(&mut self, st: &mut State, block: &[u8], base: u64, from: usize, sink: &mut dyn Sink) -> io::Result<()> {
+    fn block(
+        &mut self,
+        st: &mut State,
+        block: &[u8],
+        base: u64,
+        from: usize,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         let mut pos = from;
         // With -v: the next matching line, found once and reused.
         let mut next_match: Option<(usize, usize)> = None;
@@ -265,7 +278,8 @@ impl<'p> Searcher<'p> {
                         continue;
                     }
                     _ => {
-                        let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
+                        let end =
+                            memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
                         Some((pos, end))
                     }
                 }
@@ -284,14 +298,31 @@ impl<'p> Searcher<'p> {
     }
 
     /// With the search over, prints what remains of the after-context.
-    fn after_only(&mut self, st: &mut State, block: &[u8], base: u64, _from: usize, sink: &mut dyn Sink) -> io::Result<()> {
+    fn after_only(
+        &mut self,
+        st: &mut State,
+        block: &[u8],
+        base: u64,
+        _from: usize,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         self.flush_after(st, block, base, block.len(), sink)
     }
 
-    fn selected(&mut self, st: &mut State, block: &[u8], base: u64, s: usize, e: usize, sink: &mut dyn Sink) -> io::Result<()> {
+    fn selected(
+        &mut self,
+        st: &mut State,
+        block: &[u8],
+        base: u64,
+        s: usize,
+        e: usize,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         let line = &block[s..e];
         st.summary.selected += 1;
-        if self.config.binary == BinaryMode::Quit && (st.binary || memchr::memchr(0, line).is_some()) {
+        if self.config.binary == BinaryMode::Quit
+            && (st.binary || memchr::memchr(0, line).is_some())
+        {
             st.summary.binary_match = true;
             st.done = true;
             st.pending_after = 0;
@@ -301,8 +332,13 @@ impl<'p> Searcher<'p> {
         let context = self.config.before > 0 || self.config.after > 0;
         let floor = st.printed_upto.saturating_sub(base).min(s as u64) as usize;
         let floor = if st.printed_upto < base { 0 } else { floor };
-        let ctx_start = if self.config.before > 0 { self.context_start(block, s, floor) } else { s };
-        let number = if self.config.line_numbers { Some(self.line_number(st, block, base, s)) } else { None };
+        let ctx_start =
+            if self.config.before > 0 { self.context_start(block, s, floor) } else { s };
+        let number = if self.config.line_numbers {
+            Some(self.line_number(st, block, base, s))
+        } else {
+            None
+        };
         if context && (!st.printed_any || base + (ctx_start as u64) > st.printed_upto) {
             sink.context_break()?;
         }
@@ -311,7 +347,12 @@ impl<'p> Searcher<'p> {
         let k = before_lines.len() as u64;
         for (i, (ls, le)) in before_lines.into_iter().enumerate() {
             let n = number.map(|n| n - k + i as u64);
-            sink.context(&Line { number: n, offset: base + ls as u64, bytes: &block[ls..le], rules: &[] })?;
+            sink.context(&Line {
+                number: n,
+                offset: base + ls as u64,
+                bytes: &block[ls..le],
+                rules: &[],
+            })?;
         }
         if self.config.attribute_rules && !self.config.invert {
             self.program.matching_rules(&mut self.cache, line, &mut self.rules);
@@ -329,7 +370,14 @@ impl<'p> Searcher<'p> {
     }
 
     /// Prints pending after-context lines that lie before `limit`.
-    fn flush_after(&mut self, st: &mut State, block: &[u8], base: u64, limit: usize, sink: &mut dyn Sink) -> io::Result<()> {
+    fn flush_after(
+        &mut self,
+        st: &mut State,
+        block: &[u8],
+        base: u64,
+        limit: usize,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         if st.pending_after == 0 || st.printed_upto < base {
             return Ok(());
         }
@@ -337,7 +385,12 @@ impl<'p> Searcher<'p> {
         while st.pending_after > 0 && p < limit {
             let e = memchr::memchr(b'\n', &block[p..limit]).map_or(limit, |i| p + i);
             let number = self.config.line_numbers.then_some(st.next_number);
-            sink.context(&Line { number, offset: base + p as u64, bytes: &block[p..e], rules: &[] })?;
+            sink.context(&Line {
+                number,
+                offset: base + p as u64,
+                bytes: &block[p..e],
+                rules: &[],
+            })?;
             st.next_number += 1;
             st.pending_after -= 1;
             p = e + 1;
@@ -362,7 +415,12 @@ fn lines_in(block: &[u8], from: usize, to: usize) -> impl Iterator<Item = (usize
 }
 
 /// One read into `buf[filled..]`, retrying on EINTR.
-fn read_some(reader: &mut dyn Read, buf: &mut [u8], filled: usize, eof: &mut bool) -> io::Result<usize> {
+fn read_some(
+    reader: &mut dyn Read,
+    buf: &mut [u8],
+    filled: usize,
+    eof: &mut bool,
+) -> io::Result<usize> {
     loop {
         match reader.read(&mut buf[filled..]) {
             Ok(0) => {

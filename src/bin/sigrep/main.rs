@@ -81,8 +81,10 @@ struct Ctx<'a> {
 
 fn run(args: &Args) -> Result<u8, Failure> {
     let rule_path = args.rule.display().to_string();
-    let text = std::fs::read(&args.rule).map_err(|e| Failure::Message(format!("{rule_path}: {}", io_message(&e))))?;
-    let text = String::from_utf8(text).map_err(|_| Failure::Message(format!("{rule_path}: the rule is not UTF-8 text")))?;
+    let text = std::fs::read(&args.rule)
+        .map_err(|e| Failure::Message(format!("{rule_path}: {}", io_message(&e))))?;
+    let text = String::from_utf8(text)
+        .map_err(|_| Failure::Message(format!("{rule_path}: the rule is not UTF-8 text")))?;
     let options = Options { ignore_case: !args.no_ignore_case };
     let mut set = RuleSet::new(options);
     set.add(&rule_path, &text).map_err(Failure::Message)?;
@@ -91,7 +93,9 @@ fn run(args: &Args) -> Result<u8, Failure> {
             eprintln!("sigrep: {rule_path}: warning: {w}");
         }
     }
-    let program = set.compile(&compile::Config::default()).map_err(|e| Failure::Message(format!("{rule_path}: {e}")))?;
+    let program = set
+        .compile(&compile::Config::default())
+        .map_err(|e| Failure::Message(format!("{rule_path}: {e}")))?;
     if args.explain {
         explain(&set, &program)?;
         return Ok(0);
@@ -108,7 +112,10 @@ fn run(args: &Args) -> Result<u8, Failure> {
     } else {
         OutputMode::Lines
     };
-    let listing = matches!(mode, OutputMode::Quiet | OutputMode::FilesWithMatches | OutputMode::FilesWithoutMatch);
+    let listing = matches!(
+        mode,
+        OutputMode::Quiet | OutputMode::FilesWithMatches | OutputMode::FilesWithoutMatch
+    );
     let context = args.context.unwrap_or(0);
     let (before, after) = if mode == OutputMode::Lines {
         (args.before.unwrap_or(context), args.after.unwrap_or(context))
@@ -218,10 +225,13 @@ fn targets(args: &Args, filters: &walk::Filters) -> (Vec<Target>, bool) {
             for entry in walk::walk(&file, filters) {
                 match entry {
                     walk::Entry::File(p) => out.push(Target::Path(p)),
-                    walk::Entry::Error(p, e) => out.push(Target::Error(format!("{}: {}", p.display(), io_message(&e)))),
+                    walk::Entry::Error(p, e) => {
+                        out.push(Target::Error(format!("{}: {}", p.display(), io_message(&e))))
+                    }
                 }
             }
-        } else if filters.accepts_file(&file) || args.include.is_empty() && args.exclude.is_empty() {
+        } else if filters.accepts_file(&file) || args.include.is_empty() && args.exclude.is_empty()
+        {
             out.push(Target::Path(file));
         }
     }
@@ -237,11 +247,15 @@ struct Tracked<'w> {
 
 impl Write for Tracked<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf).inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
+        self.inner
+            .write(buf)
+            .inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush().inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
+        self.inner
+            .flush()
+            .inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
     }
 }
 
@@ -249,7 +263,12 @@ impl Write for Tracked<'_> {
 ///
 /// # Errors
 /// Only output errors; input problems are reported in the outcome.
-fn search_one(ctx: &Ctx<'_>, target: &Target, state: &mut PrintState, out: &mut dyn Write) -> Result<Outcome, io::Error> {
+fn search_one(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    state: &mut PrintState,
+    out: &mut dyn Write,
+) -> Result<Outcome, io::Error> {
     let mut outcome = Outcome::default();
     let (name, opened) = match target {
         Target::Error(msg) => {
@@ -259,7 +278,10 @@ fn search_one(ctx: &Ctx<'_>, target: &Target, state: &mut PrintState, out: &mut 
             }
             return Ok(outcome);
         }
-        Target::Stdin => (ctx.stdin_name.clone(), Ok(Opened::Input(search::SearchInput::Reader(Box::new(io::stdin()))))),
+        Target::Stdin => (
+            ctx.stdin_name.clone(),
+            Ok(Opened::Input(search::SearchInput::Reader(Box::new(io::stdin())))),
+        ),
         Target::Path(p) => (p.display().to_string(), search::open(p, ctx.mmap)),
     };
     let mut input = match opened {
@@ -304,29 +326,35 @@ fn search_one(ctx: &Ctx<'_>, target: &Target, state: &mut PrintState, out: &mut 
 
 /// Searches every target, `threads` at a time, printing in argument order.
 /// Returns (any line selected, any file listed by -L, any error).
-fn search_all(ctx: &Ctx<'_>, targets: &[Target], threads: usize, quiet: bool) -> Result<(bool, bool, bool), Failure> {
+fn search_all(
+    ctx: &Ctx<'_>,
+    targets: &[Target],
+    threads: usize,
+    quiet: bool,
+) -> Result<(bool, bool, bool), Failure> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut state = PrintState::default();
     let mut selected = false;
     let mut listed = false;
     let mut error = false;
-    let mut emit = |o: Outcome, out: &mut io::BufWriter<io::StdoutLock<'_>>| -> Result<bool, Failure> {
-        out.write_all(&o.stdout)?;
-        if !o.messages.is_empty() {
-            out.flush()?;
-            for m in &o.messages {
-                eprintln!("sigrep: {m}");
+    let mut emit =
+        |o: Outcome, out: &mut io::BufWriter<io::StdoutLock<'_>>| -> Result<bool, Failure> {
+            out.write_all(&o.stdout)?;
+            if !o.messages.is_empty() {
+                out.flush()?;
+                for m in &o.messages {
+                    eprintln!("sigrep: {m}");
+                }
             }
-        }
-        if ctx.printer.line_buffered {
-            out.flush()?;
-        }
-        selected |= o.selected > 0;
-        listed |= o.selected == 0 && !o.error;
-        error |= o.error;
-        Ok(quiet && o.selected > 0)
-    };
+            if ctx.printer.line_buffered {
+                out.flush()?;
+            }
+            selected |= o.selected > 0;
+            listed |= o.selected == 0 && !o.error;
+            error |= o.error;
+            Ok(quiet && o.selected > 0)
+        };
     if threads <= 1 || targets.len() <= 1 {
         // Stream straight to stdout.
         for t in targets {
@@ -336,7 +364,8 @@ fn search_all(ctx: &Ctx<'_>, targets: &[Target], threads: usize, quiet: bool) ->
             }
         }
     } else {
-        let slots: Mutex<Vec<Option<(Outcome, PrintState)>>> = Mutex::new((0..targets.len()).map(|_| None).collect());
+        let slots: Mutex<Vec<Option<(Outcome, PrintState)>>> =
+            Mutex::new((0..targets.len()).map(|_| None).collect());
         let ready = Condvar::new();
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -352,7 +381,9 @@ fn search_all(ctx: &Ctx<'_>, targets: &[Target], threads: usize, quiet: bool) ->
                     // Do not run too far ahead of the printer.
                     {
                         let mut guard = slots.lock().unwrap();
-                        while i >= printed.load(Ordering::SeqCst) + window && !stop.load(Ordering::SeqCst) {
+                        while i >= printed.load(Ordering::SeqCst) + window
+                            && !stop.load(Ordering::SeqCst)
+                        {
                             guard = ready.wait(guard).unwrap();
                         }
                     }
@@ -360,7 +391,8 @@ fn search_all(ctx: &Ctx<'_>, targets: &[Target], threads: usize, quiet: bool) ->
                     // thread fixes up the first "--" below.
                     let mut local = PrintState { printed_group: true };
                     let mut buf = Vec::new();
-                    let mut o = search_one(ctx, &targets[i], &mut local, &mut buf).unwrap_or_default();
+                    let mut o =
+                        search_one(ctx, &targets[i], &mut local, &mut buf).unwrap_or_default();
                     o.stdout = buf;
                     slots.lock().unwrap()[i] = Some((o, local));
                     ready.notify_all();
@@ -420,7 +452,8 @@ fn highlighter(program: &Program) -> Option<regex::bytes::Regex> {
     if program.atoms().is_empty() {
         return None;
     }
-    let alts: Vec<String> = program.atoms().iter().map(|a| format!("(?:{})", a.to_regex())).collect();
+    let alts: Vec<String> =
+        program.atoms().iter().map(|a| format!("(?:{})", a.to_regex())).collect();
     regex::bytes::RegexBuilder::new(&alts.join("|")).size_limit(64 << 20).build().ok()
 }
 
@@ -439,7 +472,13 @@ fn explain(set: &RuleSet, program: &Program) -> Result<(), Failure> {
             let lits: Vec<String> = pf
                 .literals()
                 .iter()
-                .map(|l| format!("{:?}{}", String::from_utf8_lossy(&l.bytes), if l.ascii_fold { "i" } else { "" }))
+                .map(|l| {
+                    format!(
+                        "{:?}{}",
+                        String::from_utf8_lossy(&l.bytes),
+                        if l.ascii_fold { "i" } else { "" }
+                    )
+                })
                 .collect();
             writeln!(out, "prefilter: {}", lits.join(" "))?;
         }
