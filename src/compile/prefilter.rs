@@ -7,7 +7,7 @@
 //! a line without any particular text (e.g. `not filter`) has no cover, and
 //! then the program has no prefilter and every line is examined.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem;
 
 use crate::lower::{Atom, Formula, Literal};
@@ -23,6 +23,8 @@ pub struct Prefilter {
 enum Imp {
     /// One literal, case-sensitive: memchr's memmem.
     One(memmem::Finder<'static>),
+    /// A few case-sensitive literals: the packed (Teddy) SIMD searcher.
+    Packed(packed::Searcher),
     /// Anything else: Aho-Corasick (ASCII case-insensitive if any literal
     /// needs it; that only adds false positives for the others).
     Many(AhoCorasick),
@@ -38,6 +40,22 @@ impl Prefilter {
         let imp = match literals.as_slice() {
             [] => Imp::Never,
             [one] if !one.ascii_fold => Imp::One(memmem::Finder::new(&one.bytes).into_owned()),
+            lits if lits.len() <= 64 && lits.iter().all(|l| !l.ascii_fold) => {
+                match packed::Config::new()
+                    .match_kind(packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(lits.iter().map(|l| &l.bytes))
+                    .build()
+                {
+                    Some(searcher) => Imp::Packed(searcher),
+                    None => Imp::Many(
+                        AhoCorasickBuilder::new()
+                            .match_kind(MatchKind::LeftmostFirst)
+                            .build(lits.iter().map(|l| &l.bytes))
+                            .ok()?,
+                    ),
+                }
+            }
             lits => {
                 let fold = lits.iter().any(|l| l.ascii_fold);
                 let ac = AhoCorasickBuilder::new()
@@ -58,6 +76,7 @@ impl Prefilter {
         let rest = &haystack[from..];
         let at = match &self.imp {
             Imp::One(finder) => finder.find(rest),
+            Imp::Packed(searcher) => searcher.find(rest).map(|m| m.start()),
             Imp::Many(ac) => ac.find(rest).map(|m| m.start()),
             Imp::Never => None,
         }?;
@@ -71,8 +90,7 @@ impl Prefilter {
 }
 
 /// Rough chance that a literal starts at a random position of a log line:
-/// letters, digits and spaces are common, other bytes rarer. Lower is
-/// better; used only to choose between covers.
+/// letters, digits and spaces are common, other bytes rarer.
 fn rarity(lit: &Literal) -> f64 {
     lit.bytes
         .iter()
@@ -85,8 +103,21 @@ fn rarity(lit: &Literal) -> f64 {
         .product()
 }
 
+/// Estimated nanoseconds per haystack byte of searching for a cover: the
+/// scan itself (SIMD searchers for one or a few exact literals, a slower
+/// automaton for case-folded or many literals) plus the verification of
+/// candidate lines (a few hundred bytes each). Lower is better; used only
+/// to choose between covers.
 fn cost(lits: &[Literal]) -> f64 {
-    lits.iter().map(rarity).sum()
+    const VERIFY_NS: f64 = 300.0;
+    let scan = if lits.iter().any(|l| l.ascii_fold) || lits.len() > 16 {
+        1.0
+    } else if lits.len() == 1 {
+        0.05
+    } else {
+        0.1
+    };
+    scan + lits.iter().map(rarity).sum::<f64>() * VERIFY_NS
 }
 
 /// A cover of the formula: literals one of which every line that
