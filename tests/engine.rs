@@ -18,7 +18,8 @@ use sigrep::search::{BinaryMode, Line, SearchConfig, Searcher, Sink};
 /// Small alphabet so atoms overlap and share prefixes; includes case
 /// variants with non-ASCII folds (K, KELVIN SIGN, s, LONG S), non-ASCII
 /// letters and CR.
-const ALPHABET: &[&str] = &["a", "b", "c", "A", "B", "k", "K", "\u{212A}", "s", "\u{17F}", "é", "É", "-", " ", "\r", "5"];
+const ALPHABET: &[&str] =
+    &["a", "b", "c", "A", "B", "k", "K", "\u{212A}", "s", "\u{17F}", "é", "É", "-", " ", "\r", "5"];
 
 fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(ALPHABET), 1..4).prop_map(|v| v.concat())
@@ -33,8 +34,9 @@ fn atom() -> impl Strategy<Value = Atom> {
     ];
     let text_atom = (prop::collection::vec(piece, 1..4), any::<bool>())
         .prop_filter_map("empty atom", |(pieces, fold)| Atom::text(pieces, fold));
-    let regex_atom = prop::sample::select(vec!["a[bc]+", "^ab", "c$", "(?i)k.s", r"\bab", "5{2,}", "^$"])
-        .prop_map(|r| Atom { kind: AtomKind::Regex(r.to_string()), fold_case: false });
+    let regex_atom =
+        prop::sample::select(vec!["a[bc]+", "^ab", "c$", "(?i)k.s", r"\bab", "5{2,}", "^$"])
+            .prop_map(|r| Atom { kind: AtomKind::Regex(r.to_string()), fold_case: false });
     prop_oneof![5 => text_atom, 1 => regex_atom]
 }
 
@@ -50,7 +52,8 @@ fn formula(n_atoms: u32) -> impl Strategy<Value = Formula> {
 }
 
 fn haystack() -> impl Strategy<Value = Vec<u8>> {
-    let line = prop::collection::vec(prop::sample::select(ALPHABET), 0..12).prop_map(|v| v.concat());
+    let line =
+        prop::collection::vec(prop::sample::select(ALPHABET), 0..12).prop_map(|v| v.concat());
     (prop::collection::vec(line, 0..12), any::<bool>()).prop_map(|(lines, final_nl)| {
         let mut h = lines.join("\n").into_bytes();
         if final_nl && !h.is_empty() {
@@ -180,8 +183,11 @@ impl Read for Trickle<'_> {
 /// What the search would print, expected from first principles: the
 /// selected lines (by the oracle), with -v and -m applied.
 fn expected_selected(oracle: &Oracle, hay: &[u8], invert: bool, max: Option<u64>) -> Vec<usize> {
-    let mut out: Vec<usize> =
-        lines(hay).enumerate().filter(|(_, l)| oracle.is_match(l) != invert).map(|(i, _)| i).collect();
+    let mut out: Vec<usize> = lines(hay)
+        .enumerate()
+        .filter(|(_, l)| oracle.is_match(l) != invert)
+        .map(|(i, _)| i)
+        .collect();
     if let Some(m) = max {
         out.truncate(m as usize);
     }
@@ -191,12 +197,21 @@ fn expected_selected(oracle: &Oracle, hay: &[u8], invert: bool, max: Option<u64>
 /// The events GNU grep's rules give: selected lines (first `max` of
 /// them), every line within `before`/`after` of one as context, a break
 /// before each group of adjacent printed lines when context is on.
-fn expected_output(oracle: &Oracle, hay: &[u8], invert: bool, max: Option<u64>, before: usize, after: usize) -> Vec<String> {
+fn expected_output(
+    oracle: &Oracle,
+    hay: &[u8],
+    invert: bool,
+    max: Option<u64>,
+    before: usize,
+    after: usize,
+) -> Vec<String> {
     let all: Vec<&[u8]> = lines(hay).collect();
     let selected = expected_selected(oracle, hay, invert, max);
     let mut printed = vec![false; all.len()];
     for &s in &selected {
-        for line in printed.iter_mut().take((s + after + 1).min(all.len())).skip(s.saturating_sub(before)) {
+        for line in
+            printed.iter_mut().take((s + after + 1).min(all.len())).skip(s.saturating_sub(before))
+        {
             *line = true;
         }
     }
@@ -238,6 +253,7 @@ proptest! {
             max_count: max,
             before,
             after,
+            context_separators: before > 0 || after > 0,
             line_numbers: true,
             binary: BinaryMode::Text,
             attribute_rules: false,

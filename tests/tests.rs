@@ -3,4 +3,7 @@
 #[macro_use]
 mod util;
 
+mod cli;
 mod engine;
+mod sigmahq;
+mod vectors;

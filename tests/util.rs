@@ -1,9 +1,9 @@
 //! Helpers for the integration tests: a fresh directory per test and the
 //! sigrep binary run with a scrubbed environment.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 
 /// The shared data directory (`../shared` from the repository), if present.
 pub fn shared() -> Option<PathBuf> {
@@ -110,7 +110,12 @@ macro_rules! eqnice {
         if expected != got {
             panic!(
                 "\nexpected:\n{}\n{}\n{}\ngot:\n{}\n{}\n{}\n",
-                "~".repeat(60), expected, "~".repeat(60), "~".repeat(60), got, "~".repeat(60)
+                "~".repeat(60),
+                expected,
+                "~".repeat(60),
+                "~".repeat(60),
+                got,
+                "~".repeat(60)
             );
         }
     }};

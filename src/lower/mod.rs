@@ -10,7 +10,10 @@
 //!   list of values an OR (AND with `all`).
 //! * `1 of X` / `all of X` range over the definitions whose names match `X`
 //!   (`*` wildcards; `them` is every definition not starting with `_`), as
-//!   the Sigma specification says. A plain name is that one definition.
+//!   the Sigma specification says. A plain name is that one definition,
+//!   except that `all of NAME` on a list definition requires every item of
+//!   the list: that is how the grep backend reads it, and the measured
+//!   vectors without legacy defects pin it (`all_of_list`).
 //! * `not` is real negation at every depth.
 //! * Values: see [`value::wildcard_pieces`]. Matching is case-insensitive
 //!   with Unicode simple case folding unless `|cased` or
@@ -181,6 +184,22 @@ impl<'a> Lowerer<'a> {
             Expr::Ident(name, pos) => {
                 let def = self.definition(name, *pos)?;
                 self.search(&def.search, positive)?
+            }
+            // `all of NAME` (one definition, no wildcard) over a list
+            // means every item, as the grep backend reads it (the vectors
+            // pin this); over a map it is the map itself.
+            Expr::AllOf(Target::Pattern(name), pos) if !name.contains('*') => {
+                let def = self.definition(name, *pos)?;
+                match &def.search {
+                    Search::List(items, _) => {
+                        let mut parts = Vec::with_capacity(items.len());
+                        for item in items {
+                            parts.push(self.search(item, positive)?);
+                        }
+                        Formula::and(parts)
+                    }
+                    search => self.search(search, positive)?,
+                }
             }
             Expr::OneOf(target, pos) | Expr::AllOf(target, pos) => {
                 let defs = self.targets(target, *pos)?;

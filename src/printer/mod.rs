@@ -58,6 +58,10 @@ pub struct PrinterConfig {
     pub rule_labels: Option<Vec<String>>,
     /// Flush after every line.
     pub line_buffered: bool,
+    /// Highlight matched text in context lines instead of selected lines
+    /// (with `-v` the context lines are the ones that match, as GNU grep
+    /// colours them).
+    pub highlight_context: bool,
 }
 
 const COLOR_NAME: &str = "35";
@@ -137,7 +141,10 @@ impl<'a> FilePrinter<'a> {
                 self.colored(COLOR_SEP, &[sep])?;
             }
         }
-        match (&self.config.highlight, self.config.color && selected) {
+        match (
+            &self.config.highlight,
+            self.config.color && selected != self.config.highlight_context,
+        ) {
             (Some(re), true) => {
                 let mut last = 0;
                 for m in re.find_iter(line.bytes) {

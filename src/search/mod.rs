@@ -57,6 +57,9 @@ pub struct SearchConfig {
     pub before: usize,
     /// `-A NUM`: context lines after each selected line.
     pub after: usize,
+    /// Report breaks between groups of context (GNU grep does whenever a
+    /// context option is given, even `-A 0`).
+    pub context_separators: bool,
     /// `-n`: compute line numbers.
     pub line_numbers: bool,
     /// Binary input policy.
@@ -329,7 +332,7 @@ impl<'p> Searcher<'p> {
             return sink.binary_match();
         }
         self.flush_after(st, block, base, s, sink)?;
-        let context = self.config.before > 0 || self.config.after > 0;
+        let context = self.config.context_separators;
         let floor = st.printed_upto.saturating_sub(base).min(s as u64) as usize;
         let floor = if st.printed_upto < base { 0 } else { floor };
         let ctx_start =

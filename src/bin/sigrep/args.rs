@@ -121,7 +121,7 @@ pub struct Args {
 
     /// Colour file names, numbers, separators and matched text.
     #[arg(long = "color", visible_alias = "colour", value_name = "WHEN", num_args = 0..=1,
-          default_missing_value = "auto", value_enum)]
+          require_equals = true, default_missing_value = "auto", value_enum)]
     pub color: Option<ColorChoice>,
 
     /// Print a NUL byte after file names instead of ':' or a newline.

@@ -117,6 +117,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
         OutputMode::Quiet | OutputMode::FilesWithMatches | OutputMode::FilesWithoutMatch
     );
     let context = args.context.unwrap_or(0);
+    let context_given = args.context.is_some() || args.before.is_some() || args.after.is_some();
     let (before, after) = if mode == OutputMode::Lines {
         (args.before.unwrap_or(context), args.after.unwrap_or(context))
     } else {
@@ -127,6 +128,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
         max_count: if listing { Some(args.max_count.unwrap_or(1).min(1)) } else { args.max_count },
         before,
         after,
+        context_separators: context_given && mode == OutputMode::Lines,
         line_numbers: args.line_number && mode == OutputMode::Lines,
         binary: if args.text {
             BinaryMode::Text
@@ -144,12 +146,14 @@ fn run(args: &Args) -> Result<u8, Failure> {
         exclude_dir: args.exclude_dir.clone(),
     };
     let (targets, recursed) = targets(args, &filters);
+    // Like GNU grep, names are shown when several files were named (before
+    // --include/--exclude drop any) or a directory was searched.
     let with_filename = if args.with_filename {
         true
     } else if args.no_filename {
         false
     } else {
-        targets.len() > 1 || recursed
+        args.files.len() > 1 || recursed
     };
     let color = match args.color.unwrap_or_default() {
         ColorChoice::Always => true,
@@ -160,7 +164,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
     };
-    let highlight = if color && !args.invert { highlighter(&program) } else { None };
+    let highlight = if color { highlighter(&program) } else { None };
     let printer = PrinterConfig {
         mode,
         with_filename,
@@ -170,6 +174,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
         color,
         highlight,
         rule_labels: None,
+        highlight_context: args.invert,
         line_buffered: args.line_buffered || io::stdout().is_terminal(),
     };
     let ctx = Ctx {
@@ -184,13 +189,13 @@ fn run(args: &Args) -> Result<u8, Failure> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let (selected, listed, error) = search_all(&ctx, &targets, threads, args.quiet)?;
-    let success = if mode == OutputMode::FilesWithoutMatch { listed } else { selected };
+    // As GNU grep since 3.5, -L too succeeds when a line was selected.
+    let (selected, error) = search_all(&ctx, &targets, threads, args.quiet)?;
     Ok(if args.quiet && selected {
         0
     } else if error {
         2
-    } else if success {
+    } else if selected {
         0
     } else {
         1
@@ -222,8 +227,14 @@ fn targets(args: &Args, filters: &walk::Filters) -> (Vec<Target>, bool) {
         }
         if args.recursive && file.is_dir() {
             recursed = true;
+            // With no operand, GNU grep names files relative to "." without
+            // a "./" prefix.
+            let implicit = args.files.is_empty();
             for entry in walk::walk(&file, filters) {
                 match entry {
+                    walk::Entry::File(p) if implicit => out.push(Target::Path(
+                        p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p),
+                    )),
                     walk::Entry::File(p) => out.push(Target::Path(p)),
                     walk::Entry::Error(p, e) => {
                         out.push(Target::Error(format!("{}: {}", p.display(), io_message(&e))))
@@ -291,6 +302,10 @@ fn search_one(
             if !ctx.quiet_errors {
                 outcome.messages.push(format!("{name}: Is a directory"));
             }
+            // GNU grep then treats it as an empty file: `-c` prints 0 and
+            // `-L` lists it.
+            let mut printer = FilePrinter::new(&ctx.printer, name.as_bytes(), out, state);
+            printer.finish(&search::Summary::default())?;
             return Ok(outcome);
         }
         Err(e) => {
@@ -325,18 +340,17 @@ fn search_one(
 }
 
 /// Searches every target, `threads` at a time, printing in argument order.
-/// Returns (any line selected, any file listed by -L, any error).
+/// Returns (any line selected, any error).
 fn search_all(
     ctx: &Ctx<'_>,
     targets: &[Target],
     threads: usize,
     quiet: bool,
-) -> Result<(bool, bool, bool), Failure> {
+) -> Result<(bool, bool), Failure> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut state = PrintState::default();
     let mut selected = false;
-    let mut listed = false;
     let mut error = false;
     let mut emit =
         |o: Outcome, out: &mut io::BufWriter<io::StdoutLock<'_>>| -> Result<bool, Failure> {
@@ -351,7 +365,6 @@ fn search_all(
                 out.flush()?;
             }
             selected |= o.selected > 0;
-            listed |= o.selected == 0 && !o.error;
             error |= o.error;
             Ok(quiet && o.selected > 0)
         };
@@ -436,7 +449,7 @@ fn search_all(
         })?;
     }
     out.flush()?;
-    Ok((selected, listed, error))
+    Ok((selected, error))
 }
 
 /// Removes a `--` line at the start of a file's output.
@@ -488,6 +501,5 @@ fn explain(set: &RuleSet, program: &Program) -> Result<(), Failure> {
         Some(n) => writeln!(out, "automaton: lazy DFA over an NFA of {n} states")?,
         None => writeln!(out, "automaton: none (per-atom evaluation)")?,
     }
-    let _ = Path::new("");
     Ok(())
 }
