@@ -16,6 +16,62 @@ pub struct LoadedRule {
     pub formula: Formula,
     /// Warnings from lowering (each once).
     pub warnings: Vec<String>,
+    /// How many rules the same file produced.
+    pub file_rules: usize,
+}
+
+impl LoadedRule {
+    /// A short name for output: the rule file's stem, plus `#N` for the
+    /// N-th rule of a file that holds several. SigmaHQ file names are
+    /// descriptive and unique, and never contain `,` or `:`.
+    pub fn label(&self) -> String {
+        let stem = std::path::Path::new(&self.source)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.source.clone());
+        if self.file_rules > 1 {
+            format!("{stem}#{}", self.rule.document)
+        } else {
+            stem
+        }
+    }
+}
+
+/// Chooses rules by metadata (`--level`, `--status`, `--tag`, `--id`,
+/// `--logsource`). Each non-empty list must have a match; values compare
+/// case-insensitively; an empty selector keeps every rule.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSelector {
+    /// Accepted levels.
+    pub levels: Vec<String>,
+    /// Accepted statuses.
+    pub statuses: Vec<String>,
+    /// The rule must carry one of these tags.
+    pub tags: Vec<String>,
+    /// Accepted ids.
+    pub ids: Vec<String>,
+    /// Every `key=value` pair must be in the rule's logsource.
+    pub logsource: Vec<(String, String)>,
+}
+
+impl RuleSelector {
+    /// True when the rule passes every criterion.
+    pub fn keeps(&self, rule: &Rule) -> bool {
+        let one_of = |wanted: &[String], value: Option<&str>| {
+            wanted.is_empty()
+                || value.is_some_and(|v| wanted.iter().any(|w| w.eq_ignore_ascii_case(v)))
+        };
+        one_of(&self.levels, rule.level.as_deref())
+            && one_of(&self.statuses, rule.status.as_deref())
+            && one_of(&self.ids, rule.id.as_deref())
+            && (self.tags.is_empty()
+                || rule.tags.iter().any(|t| self.tags.iter().any(|w| w.eq_ignore_ascii_case(t))))
+            && self.logsource.iter().all(|(k, v)| {
+                rule.logsource
+                    .iter()
+                    .any(|(rk, rv)| rk.eq_ignore_ascii_case(k) && rv.eq_ignore_ascii_case(v))
+            })
+    }
 }
 
 /// Rules loaded so far, sharing one atom table.
@@ -38,7 +94,22 @@ impl RuleSet {
     /// # Errors
     /// The first problem found, rendered `SOURCE:LINE:COL: message`.
     pub fn add(&mut self, source: &str, text: &str) -> Result<usize, String> {
-        let rules = rule::parse_rules(text).map_err(|e| e.with_source(source))?;
+        self.add_selected(source, text, &RuleSelector::default())
+    }
+
+    /// Like [`RuleSet::add`], keeping only the rules `selector` keeps
+    /// (the others are not lowered at all, so their atoms cost nothing).
+    ///
+    /// # Errors
+    /// As [`RuleSet::add`].
+    pub fn add_selected(
+        &mut self,
+        source: &str,
+        text: &str,
+        selector: &RuleSelector,
+    ) -> Result<usize, String> {
+        let mut rules = rule::parse_rules(text).map_err(|e| e.with_source(source))?;
+        rules.retain(|r| selector.keeps(r));
         let checkpoint = self.table.len();
         let mut loaded = Vec::with_capacity(rules.len());
         for rule in rules {
@@ -54,9 +125,13 @@ impl RuleSet {
                 rule,
                 formula: lowered.formula,
                 warnings: lowered.warnings,
+                file_rules: 0,
             });
         }
         let n = loaded.len();
+        for r in &mut loaded {
+            r.file_rules = n;
+        }
         self.rules.extend(loaded);
         Ok(n)
     }

@@ -109,6 +109,8 @@ fn configs() -> Vec<(&'static str, Config)> {
         ("no-prefilter", Config { prefilter: false, ..Config::default() }),
         ("oracle-engine", Config { engine: Engine::Oracle, ..Config::default() }),
         ("tiny-cache", Config { dfa_cache_capacity: 1, ..Config::default() }),
+        // Past the automaton's size bound the exact slow path takes over.
+        ("tiny-nfa", Config { nfa_size_limit: 16, ..Config::default() }),
     ]
 }
 
@@ -121,6 +123,9 @@ proptest! {
         let expected = oracle.matching_lines(&hay);
         for (name, config) in configs() {
             let program = Program::new(&atoms, &formulas, &config).unwrap();
+            if name == "tiny-nfa" {
+                prop_assert!(!program.uses_automaton());
+            }
             prop_assert_eq!(&program_lines(&program, &hay), &expected, "config {}", name);
             // Per-rule attribution on every line.
             let mut cache = program.create_cache();

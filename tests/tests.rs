@@ -5,5 +5,6 @@ mod util;
 
 mod cli;
 mod engine;
+mod multi;
 mod sigmahq;
 mod vectors;

@@ -14,7 +14,10 @@
 //! ("binary file matches") are collected so a caller printing inputs in
 //! parallel can emit them in order.
 
+pub mod json;
+
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use regex::bytes::Regex;
 
@@ -53,11 +56,14 @@ pub struct PrinterConfig {
     pub color: bool,
     /// Highlights matched text in selected lines when colouring.
     pub highlight: Option<Regex>,
-    /// Rule labels, by rule index; when present, each selected line is
-    /// prefixed with the labels of its rules (multi-rule output).
-    pub rule_labels: Option<Vec<String>>,
+    /// The rules of the program, by index; when present, each selected
+    /// line gets a field with the labels of the rules that select it
+    /// (`NAME:NUMBER:label1,label2:LINE`), and per-rule hits are counted.
+    pub rules: Option<Arc<Vec<RuleInfo>>>,
     /// Flush after every line.
     pub line_buffered: bool,
+    /// JSON Lines instead of grep's text (see [`json`]).
+    pub json: bool,
     /// Highlight matched text in context lines instead of selected lines
     /// (with `-v` the context lines are the ones that match, as GNU grep
     /// colours them).
@@ -68,6 +74,22 @@ const COLOR_NAME: &str = "35";
 const COLOR_NUMBER: &str = "32";
 const COLOR_SEP: &str = "36";
 const COLOR_MATCH: &str = "01;31";
+const COLOR_RULE: &str = "33";
+
+/// What output says about a rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Short name: the rule file's stem (see `LoadedRule::label`).
+    pub label: String,
+    /// `id`, or empty.
+    pub id: String,
+    /// `title`.
+    pub title: String,
+    /// `level`, or empty.
+    pub level: String,
+    /// The rule file's path.
+    pub path: String,
+}
 
 /// Output state that spans inputs.
 #[derive(Clone, Debug, Default)]
@@ -84,6 +106,8 @@ pub struct FilePrinter<'a> {
     state: &'a mut PrintState,
     /// Messages for stderr, in order.
     pub messages: Vec<String>,
+    /// Selected lines per rule index (when rules are known).
+    pub rule_hits: Vec<u64>,
 }
 
 impl<'a> FilePrinter<'a> {
@@ -94,7 +118,8 @@ impl<'a> FilePrinter<'a> {
         out: &'a mut dyn Write,
         state: &'a mut PrintState,
     ) -> FilePrinter<'a> {
-        FilePrinter { config, name, out, state, messages: Vec::new() }
+        let rule_hits = vec![0; config.rules.as_ref().map_or(0, |r| r.len())];
+        FilePrinter { config, name, out, state, messages: Vec::new(), rule_hits }
     }
 
     fn colored(&mut self, color: &str, text: &[u8]) -> io::Result<()> {
@@ -118,6 +143,11 @@ impl<'a> FilePrinter<'a> {
     }
 
     fn line(&mut self, line: &Line<'_>, sep: u8, selected: bool) -> io::Result<()> {
+        if selected {
+            for &r in line.rules {
+                self.rule_hits[r as usize] += 1;
+            }
+        }
         if self.config.mode != OutputMode::Lines {
             return Ok(());
         }
@@ -132,14 +162,11 @@ impl<'a> FilePrinter<'a> {
             self.colored(COLOR_NUMBER, line.offset.to_string().as_bytes())?;
             self.colored(COLOR_SEP, &[sep])?;
         }
-        if selected {
-            if let Some(labels) = &self.config.rule_labels {
-                let names: Vec<&str> =
-                    line.rules.iter().map(|&r| labels[r as usize].as_str()).collect();
-                let tag = format!("[{}]", names.join(","));
-                self.colored(COLOR_NUMBER, tag.as_bytes())?;
-                self.colored(COLOR_SEP, &[sep])?;
-            }
+        if let (true, Some(rules)) = (selected && !line.rules.is_empty(), &self.config.rules) {
+            let names: Vec<&str> =
+                line.rules.iter().map(|&r| rules[r as usize].label.as_str()).collect();
+            self.colored(COLOR_RULE, names.join(",").as_bytes())?;
+            self.colored(COLOR_SEP, &[sep])?;
         }
         match (
             &self.config.highlight,

@@ -25,15 +25,54 @@ pub enum ColorChoice {
 ///
 /// Exit status: 0 if a line was selected, 1 if none, 2 if an error occurred.
 #[derive(Debug, Parser)]
-#[command(name = "sigrep", version, disable_help_flag = true, max_term_width = 100)]
+#[command(
+    name = "sigrep",
+    version,
+    disable_help_flag = true,
+    max_term_width = 100,
+    override_usage = "sigrep [OPTIONS] RULE [FILE]...\n       sigrep [OPTIONS] -f RULES [-f RULES]... [FILE]..."
+)]
 pub struct Args {
-    /// The Sigma rule file (YAML).
-    #[arg(value_name = "RULE")]
-    pub rule: PathBuf,
+    /// RULE (the Sigma rule file) then the FILEs to search; with -f, all
+    /// are FILEs. "-" is standard input.
+    #[arg(value_name = "RULE|FILE")]
+    pub operands: Vec<PathBuf>,
 
-    /// Files to search; "-" is standard input.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    /// Load rules from PATH: a rule file, or a directory searched
+    /// recursively for *.yml and *.yaml (repeatable). Each selected line is
+    /// then tagged with the rules that select it.
+    #[arg(short = 'f', long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Only rules with one of these levels (comma-separated).
+    #[arg(long = "level", value_name = "LIST", value_delimiter = ',')]
+    pub level: Vec<String>,
+
+    /// Only rules with one of these statuses (comma-separated).
+    #[arg(long = "status", value_name = "LIST", value_delimiter = ',')]
+    pub status: Vec<String>,
+
+    /// Only rules carrying one of these tags, e.g. attack.t1047.
+    #[arg(long = "tag", value_name = "LIST", value_delimiter = ',')]
+    pub tag: Vec<String>,
+
+    /// Only rules with one of these ids.
+    #[arg(long = "id", value_name = "LIST", value_delimiter = ',')]
+    pub id: Vec<String>,
+
+    /// Only rules whose logsource has every KEY=VALUE, e.g.
+    /// product=linux,service=sshd.
+    #[arg(long = "logsource", value_name = "KEY=VALUE,...", value_delimiter = ',')]
+    pub logsource: Vec<String>,
+
+    /// Write JSON Lines: one object per selected line with the rules that
+    /// select it, one per file, and a summary.
+    #[arg(long = "json", conflicts_with_all = ["count", "files_with_matches", "files_without_match", "quiet"])]
+    pub json: bool,
+
+    /// After the results, print how many lines each rule selected.
+    #[arg(long = "stats")]
+    pub stats: bool,
 
     /// Print only a count of selected lines per file.
     #[arg(short = 'c', long = "count")]

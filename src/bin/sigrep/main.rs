@@ -6,17 +6,18 @@
 //! program quietly with status 0.
 
 mod args;
+mod rules;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use clap::Parser;
 use sigrep::compile::{self, Program};
-use sigrep::lower::Options;
-use sigrep::printer::{FilePrinter, OutputMode, PrintState, PrinterConfig};
+use sigrep::printer::json::{self, JsonPrinter};
+use sigrep::printer::{FilePrinter, OutputMode, PrintState, PrinterConfig, RuleInfo};
 use sigrep::ruleset::RuleSet;
 use sigrep::search::{self, walk, BinaryMode, Opened, SearchConfig, Searcher};
 
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
 }
 
 /// Why the run stopped early.
-enum Failure {
+pub(crate) enum Failure {
     /// stdout was closed by its reader.
     BrokenPipe,
     /// A fatal error to print.
@@ -68,6 +69,7 @@ struct Outcome {
     messages: Vec<String>,
     selected: u64,
     error: bool,
+    rule_hits: Vec<u64>,
 }
 
 struct Ctx<'a> {
@@ -80,25 +82,14 @@ struct Ctx<'a> {
 }
 
 fn run(args: &Args) -> Result<u8, Failure> {
-    let rule_path = args.rule.display().to_string();
-    let text = std::fs::read(&args.rule)
-        .map_err(|e| Failure::Message(format!("{rule_path}: {}", io_message(&e))))?;
-    let text = String::from_utf8(text)
-        .map_err(|_| Failure::Message(format!("{rule_path}: the rule is not UTF-8 text")))?;
-    let options = Options { ignore_case: !args.no_ignore_case };
-    let mut set = RuleSet::new(options);
-    set.add(&rule_path, &text).map_err(Failure::Message)?;
-    for rule in set.rules() {
-        for w in &rule.warnings {
-            eprintln!("sigrep: {rule_path}: warning: {w}");
-        }
-    }
+    let loaded = rules::load(args)?;
+    let set = &loaded.set;
     let program = set
         .compile(&compile::Config::default())
-        .map_err(|e| Failure::Message(format!("{rule_path}: {e}")))?;
+        .map_err(|e| Failure::Message(format!("cannot compile the rules: {e}")))?;
     if args.explain {
-        explain(&set, &program)?;
-        return Ok(0);
+        explain(set, &program)?;
+        return Ok(if loaded.error { 2 } else { 0 });
     }
 
     let mode = if args.quiet {
@@ -139,13 +130,33 @@ fn run(args: &Args) -> Result<u8, Failure> {
         },
         attribute_rules: false,
     };
+    let rule_infos: Option<Arc<Vec<RuleInfo>>> =
+        (loaded.multi || args.json || args.stats).then(|| {
+            Arc::new(
+                set.rules()
+                    .iter()
+                    .map(|r| RuleInfo {
+                        label: r.label(),
+                        id: r.rule.id.clone().unwrap_or_default(),
+                        title: r.rule.title.clone(),
+                        level: r.rule.level.clone().unwrap_or_default(),
+                        path: r.source.clone(),
+                    })
+                    .collect(),
+            )
+        });
+    let search = SearchConfig {
+        attribute_rules: rule_infos.is_some() && !args.invert,
+        line_numbers: search.line_numbers || args.json,
+        ..search
+    };
 
     let filters = walk::Filters {
         include: args.include.clone(),
         exclude: args.exclude.clone(),
         exclude_dir: args.exclude_dir.clone(),
     };
-    let (targets, recursed) = targets(args, &filters);
+    let (targets, recursed) = targets(args, &loaded.files, &filters);
     // Like GNU grep, names are shown when several files were named (before
     // --include/--exclude drop any) or a directory was searched.
     let with_filename = if args.with_filename {
@@ -153,7 +164,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
     } else if args.no_filename {
         false
     } else {
-        args.files.len() > 1 || recursed
+        loaded.files.len() > 1 || recursed
     };
     let color = match args.color.unwrap_or_default() {
         ColorChoice::Always => true,
@@ -173,7 +184,8 @@ fn run(args: &Args) -> Result<u8, Failure> {
         null: args.null,
         color,
         highlight,
-        rule_labels: None,
+        rules: rule_infos.clone(),
+        json: args.json,
         highlight_context: args.invert,
         line_buffered: args.line_buffered || io::stdout().is_terminal(),
     };
@@ -190,7 +202,23 @@ fn run(args: &Args) -> Result<u8, Failure> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     // As GNU grep since 3.5, -L too succeeds when a line was selected.
-    let (selected, error) = search_all(&ctx, &targets, threads, args.quiet)?;
+    let totals = search_all(&ctx, &targets, threads, args.quiet)?;
+    let (selected, error) = (totals.selected > 0, totals.error || loaded.error);
+    if let Some(infos) = &rule_infos {
+        let mut out = io::stdout().lock();
+        if args.json {
+            json::write_summary(
+                &mut out,
+                targets.len() as u64,
+                totals.selected,
+                infos,
+                &totals.rule_hits,
+            )?;
+        } else if args.stats {
+            write_stats(&mut out, infos, &totals)?;
+        }
+        out.flush()?;
+    }
     Ok(if args.quiet && selected {
         0
     } else if error {
@@ -202,7 +230,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
     })
 }
 
-fn io_message(e: &io::Error) -> String {
+pub(crate) fn io_message(e: &io::Error) -> String {
     // "No such file or directory" without Rust's " (os error 2)".
     let s = e.to_string();
     match s.find(" (os error") {
@@ -212,13 +240,14 @@ fn io_message(e: &io::Error) -> String {
 }
 
 /// The targets in argument order, and whether a directory was walked.
-fn targets(args: &Args, filters: &walk::Filters) -> (Vec<Target>, bool) {
+fn targets(args: &Args, operands: &[PathBuf], filters: &walk::Filters) -> (Vec<Target>, bool) {
     let mut out = Vec::new();
     let mut recursed = false;
-    let files: Vec<PathBuf> = if args.files.is_empty() {
+    let implicit = operands.is_empty();
+    let files: Vec<PathBuf> = if implicit {
         vec![PathBuf::from(if args.recursive { "." } else { "-" })]
     } else {
-        args.files.clone()
+        operands.to_vec()
     };
     for file in files {
         if file.as_os_str() == "-" {
@@ -229,7 +258,6 @@ fn targets(args: &Args, filters: &walk::Filters) -> (Vec<Target>, bool) {
             recursed = true;
             // With no operand, GNU grep names files relative to "." without
             // a "./" prefix.
-            let implicit = args.files.is_empty();
             for entry in walk::walk(&file, filters) {
                 match entry {
                     walk::Entry::File(p) if implicit => out.push(Target::Path(
@@ -317,41 +345,77 @@ fn search_one(
         }
     };
     let mut out = Tracked { inner: out, failed: None };
-    let mut printer = FilePrinter::new(&ctx.printer, name.as_bytes(), &mut out, state);
     let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
-    match searcher.search(&mut input, &mut printer).and_then(|summary| {
-        printer.finish(&summary)?;
-        Ok(summary)
-    }) {
+    let searched = if ctx.printer.json {
+        let mut printer = JsonPrinter::new(&ctx.printer, &name, &mut out, state);
+        let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
+            printer.finish(&summary)?;
+            Ok(summary)
+        });
+        outcome.rule_hits = printer.rule_hits;
+        r
+    } else {
+        let mut printer = FilePrinter::new(&ctx.printer, name.as_bytes(), &mut out, state);
+        let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
+            printer.finish(&summary)?;
+            Ok(summary)
+        });
+        outcome.messages = std::mem::take(&mut printer.messages);
+        outcome.rule_hits = printer.rule_hits;
+        r
+    };
+    match searched {
         Ok(summary) => outcome.selected = summary.selected,
         Err(e) => {
             outcome.error = true;
-            if !ctx.quiet_errors {
-                printer.messages.push(format!("{name}: {}", io_message(&e)));
+            if !ctx.quiet_errors && out.failed.is_none() {
+                outcome.messages.push(format!("{name}: {}", io_message(&e)));
             }
         }
     }
-    outcome.messages = std::mem::take(&mut printer.messages);
-    drop(printer);
     if let Some(e) = out.failed {
         return Err(e);
     }
     Ok(outcome)
 }
 
+/// What the whole search found.
+#[derive(Default)]
+struct Totals {
+    selected: u64,
+    error: bool,
+    rule_hits: Vec<u64>,
+}
+
+/// Prints `--stats`: lines selected per rule, most first.
+fn write_stats(out: &mut dyn Write, infos: &[RuleInfo], totals: &Totals) -> io::Result<()> {
+    let mut hits: Vec<(usize, u64)> =
+        totals.rule_hits.iter().copied().enumerate().filter(|&(_, n)| n > 0).collect();
+    hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    writeln!(
+        out,
+        "sigrep stats: {} selected lines; {} of {} rules hit",
+        totals.selected,
+        hits.len(),
+        infos.len()
+    )?;
+    for (r, n) in hits {
+        writeln!(out, "{n:>10}  {}  {}", infos[r].label, infos[r].title)?;
+    }
+    Ok(())
+}
+
 /// Searches every target, `threads` at a time, printing in argument order.
-/// Returns (any line selected, any error).
 fn search_all(
     ctx: &Ctx<'_>,
     targets: &[Target],
     threads: usize,
     quiet: bool,
-) -> Result<(bool, bool), Failure> {
+) -> Result<Totals, Failure> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut state = PrintState::default();
-    let mut selected = false;
-    let mut error = false;
+    let mut totals = Totals::default();
     let mut emit =
         |o: Outcome, out: &mut io::BufWriter<io::StdoutLock<'_>>| -> Result<bool, Failure> {
             out.write_all(&o.stdout)?;
@@ -364,8 +428,14 @@ fn search_all(
             if ctx.printer.line_buffered {
                 out.flush()?;
             }
-            selected |= o.selected > 0;
-            error |= o.error;
+            totals.selected += o.selected;
+            totals.error |= o.error;
+            if totals.rule_hits.len() < o.rule_hits.len() {
+                totals.rule_hits.resize(o.rule_hits.len(), 0);
+            }
+            for (t, h) in totals.rule_hits.iter_mut().zip(&o.rule_hits) {
+                *t += h;
+            }
             Ok(quiet && o.selected > 0)
         };
     if threads <= 1 || targets.len() <= 1 {
@@ -449,7 +519,7 @@ fn search_all(
         })?;
     }
     out.flush()?;
-    Ok((selected, error))
+    Ok(totals)
 }
 
 /// Removes a `--` line at the start of a file's output.

@@ -1,0 +1,209 @@
+//! Many rules at once (`-f`): tagging, JSON, stats, metadata selection,
+//! broken rules among good ones, and exact attribution.
+
+use sigrep::compile::Config;
+use sigrep::lower::Options;
+use sigrep::oracle::lines;
+use sigrep::ruleset::RuleSet;
+
+use crate::util::{shared_or_skip, Dir};
+
+const SHELL: &str = "title: Shell
+id: 11111111-0000-0000-0000-000000000001
+level: high
+status: test
+tags: [attack.execution, attack.t1059]
+logsource: {product: linux, service: auditd}
+detection:
+  keywords: ['wget ', 'chmod +x']
+  condition: keywords
+";
+
+const SSH: &str = "title: SSH failure
+id: 22222222-0000-0000-0000-000000000002
+level: low
+status: stable
+logsource: {product: linux, service: sshd}
+detection:
+  sel: ['Failed password']
+  filter: ['for root']
+  condition: sel and not filter
+";
+
+const BROKEN: &str = "title: Broken
+detection:
+  sel:
+    Image|containz: x
+  condition: sel
+";
+
+const LOG: &str = "\
+Failed password for bob from 1.2.3.4
+wget http://x/a.sh && chmod +x a.sh
+nothing here
+Failed password for root from 5.6.7.8
+chmod +x b; Failed password for eve
+";
+
+fn setup() -> Dir {
+    let dir = Dir::new();
+    dir.create("rules/shell.yml", SHELL);
+    dir.create("rules/sub/ssh.yaml", SSH);
+    dir.create("rules/notes.txt", "not a rule");
+    dir.create("log.txt", LOG);
+    dir
+}
+
+#[test]
+fn lines_are_tagged_with_their_rules() {
+    let dir = setup();
+    let r = dir.run(&["-f", "rules", "-n", "log.txt"]);
+    eqnice!(
+        "1:ssh:Failed password for bob from 1.2.3.4\n\
+         2:shell:wget http://x/a.sh && chmod +x a.sh\n\
+         5:shell,ssh:chmod +x b; Failed password for eve\n",
+        r.stdout
+    );
+    assert_eq!((r.stderr.as_str(), r.code), ("", 0));
+    // -c counts lines hit by any rule; -f with several files names them.
+    let r = dir.run(&["-f", "rules/shell.yml", "-f", "rules/sub", "-c", "log.txt", "log.txt"]);
+    eqnice!("log.txt:3\nlog.txt:3\n", r.stdout);
+}
+
+#[test]
+fn selection_by_metadata() {
+    let dir = setup();
+    let run = |args: &[&str]| {
+        let mut all = vec!["-f", "rules"];
+        all.extend_from_slice(args);
+        all.push("log.txt");
+        dir.run(&all).stdout
+    };
+    let only_ssh = "Failed password for bob from 1.2.3.4\nchmod +x b; Failed password for eve\n";
+    let only_shell = "wget http://x/a.sh && chmod +x a.sh\nchmod +x b; Failed password for eve\n";
+    assert_eq!(run(&["-h", "--level", "low"]).replace("ssh:", ""), only_ssh);
+    assert_eq!(run(&["-h", "--level", "HIGH,critical"]).replace("shell:", ""), only_shell);
+    assert_eq!(run(&["-h", "--status", "stable"]).replace("ssh:", ""), only_ssh);
+    assert_eq!(run(&["-h", "--tag", "attack.t1059"]).replace("shell:", ""), only_shell);
+    assert_eq!(
+        run(&["-h", "--id", "22222222-0000-0000-0000-000000000002"]).replace("ssh:", ""),
+        only_ssh
+    );
+    assert_eq!(
+        run(&["-h", "--logsource", "product=linux,service=sshd"]).replace("ssh:", ""),
+        only_ssh
+    );
+    let r = dir.run(&["-f", "rules", "--level", "critical", "log.txt"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no rules to run"), "{}", r.stderr);
+}
+
+#[test]
+fn broken_rule_is_reported_once_and_skipped() {
+    let dir = setup();
+    dir.create("rules/broken.yml", BROKEN);
+    let r = dir.run(&["-f", "rules", "-c", "log.txt"]);
+    assert_eq!(r.stdout, "3\n");
+    assert_eq!(r.code, 2, "an error happened, even though lines were selected");
+    let errors: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(errors.len(), 1, "{}", r.stderr);
+    assert!(
+        errors[0].starts_with("sigrep: rules/broken.yml:4:11: unknown modifier 'containz'"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn json_lines_carry_rules_and_a_summary() {
+    let dir = setup();
+    dir.create("bin.txt", b"Failed password \xff\xfe\n".as_slice());
+    let r = dir.run(&["-f", "rules", "--json", "log.txt", "bin.txt"]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        r#"{"type":"match","path":"log.txt","line_number":1,"offset":0,"line":"Failed password for bob from 1.2.3.4","rules":[{"id":"22222222-0000-0000-0000-000000000002","title":"SSH failure","level":"low","path":"rules/sub/ssh.yaml"}]}"#
+    );
+    assert!(
+        lines[2].contains(r#""line_number":5"#)
+            && lines[2].contains("11111111")
+            && lines[2].contains("22222222")
+    );
+    assert_eq!(lines[3], r#"{"type":"end","path":"log.txt","selected":3,"binary":false}"#);
+    // Not UTF-8: the exact bytes in base64.
+    assert!(lines[4].contains(r#""line_base64":"RmFpbGVkIHBhc3N3b3JkIP/+""#), "{}", lines[4]);
+    assert_eq!(lines[5], r#"{"type":"end","path":"bin.txt","selected":1,"binary":false}"#);
+    assert!(
+        lines[6].starts_with(r#"{"type":"summary","files":2,"selected":4,"rules":["#),
+        "{}",
+        lines[6]
+    );
+    assert!(lines[6].contains(r#""path":"rules/shell.yml","hits":2}"#), "{}", lines[6]);
+    assert!(lines[6].contains(r#""path":"rules/sub/ssh.yaml","hits":3}"#), "{}", lines[6]);
+    assert_eq!(lines.len(), 7);
+}
+
+#[test]
+fn stats_count_hits_per_rule() {
+    let dir = setup();
+    let r = dir.run(&["-f", "rules", "--stats", "-c", "log.txt"]);
+    eqnice!(
+        "3\nsigrep stats: 3 selected lines; 2 of 2 rules hit\n         \
+         2  shell  Shell\n         2  ssh  SSH failure\n",
+        r.stdout
+    );
+}
+
+/// For every rule, the lines a many-rule program tags with it are exactly
+/// the lines that rule selects on its own.
+#[test]
+fn attribution_equals_single_rule_runs() {
+    let Some(shared) = shared_or_skip("attribution_equals_single_rule_runs") else { return };
+    let rules_dir = shared.join("sigma/rules/linux");
+    let mut files = Vec::new();
+    let mut stack = vec![rules_dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else if p.extension().is_some_and(|x| x == "yml") {
+                files.push(p)
+            }
+        }
+    }
+    files.sort();
+    // A sample: every fourth Linux rule.
+    let sample: Vec<_> = files.iter().step_by(4).collect();
+    let mut all = RuleSet::new(Options::default());
+    let mut singles = Vec::new();
+    for path in &sample {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut one = RuleSet::new(Options::default());
+        if one.add("r.yml", &text).is_ok() {
+            all.add("r.yml", &text).unwrap();
+            singles.push(one.compile(&Config::default()).unwrap());
+        }
+    }
+    let program = all.compile(&Config::default()).unwrap();
+    let mut hay = Vec::new();
+    for log in ["Linux_2k.log", "OpenSSH_2k.log", "Apache_2k.log"] {
+        hay.extend(std::fs::read(shared.join("corpus/loghub").join(log)).unwrap());
+    }
+    let mut cache = program.create_cache();
+    let mut caches: Vec<_> = singles.iter().map(|p| p.create_cache()).collect();
+    let mut tagged = Vec::new();
+    let mut checked = 0;
+    for line in lines(&hay) {
+        program.matching_rules(&mut cache, line, &mut tagged);
+        let mut alone = Vec::new();
+        for (i, (p, c)) in singles.iter().zip(caches.iter_mut()).enumerate() {
+            if p.is_match(c, line) {
+                alone.push(i as u32);
+            }
+        }
+        assert_eq!(tagged, alone, "line {:?}", String::from_utf8_lossy(line));
+        checked += 1;
+    }
+    assert!(checked >= 5990 && singles.len() >= 20, "{checked} lines, {} rules", singles.len());
+}
