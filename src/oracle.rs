@@ -4,20 +4,39 @@
 //! For each line it tests every atom on its own with a `regex` crate
 //! matcher and evaluates each rule's formula. No prefilter, no shared
 //! automaton, no early exit: nothing clever to get wrong.
+//!
+//! Regexes of value atoms are compiled on first use: with thousands of
+//! rules most are never needed (the automaton decides their lines), and
+//! compiling them all would dominate start-up. Regex atoms (`|re`, `cidr`)
+//! and unusually long values are compiled up front, so that every compile
+//! error surfaces in [`Oracle::new`].
+
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use crate::lower::{Atom, AtomId, Formula};
+use crate::lower::{Atom, AtomId, AtomKind, Formula};
 
 /// Per-atom regexes and the rules' formulas.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Oracle {
-    regexes: Vec<Regex>,
+    patterns: Vec<String>,
+    regexes: Vec<OnceLock<Regex>>,
     rules: Vec<Formula>,
 }
 
 /// Compiled regexes may use this much memory each.
 const REGEX_SIZE_LIMIT: usize = 256 << 20;
+
+/// Value atoms whose regex is longer than this are compiled up front.
+const EAGER_LEN: usize = 4096;
+
+fn compile(re: &str) -> Result<Regex, String> {
+    RegexBuilder::new(re)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| format!("cannot compile atom '{re}': {e}"))
+}
 
 impl Oracle {
     /// Compiles every atom on its own.
@@ -26,22 +45,32 @@ impl Oracle {
     /// An atom whose regex the `regex` crate rejects (e.g. too large); the
     /// message names the atom's regex.
     pub fn new(atoms: &[Atom], rules: &[Formula]) -> Result<Oracle, String> {
-        let regexes = atoms
-            .iter()
-            .map(|atom| {
-                let re = atom.to_regex();
-                RegexBuilder::new(&re)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| format!("cannot compile atom '{re}': {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Oracle { regexes, rules: rules.to_vec() })
+        let mut patterns = Vec::with_capacity(atoms.len());
+        let mut regexes = Vec::with_capacity(atoms.len());
+        for atom in atoms {
+            let re = atom.to_regex();
+            let cell = OnceLock::new();
+            if matches!(atom.kind, AtomKind::Regex(_)) || re.len() > EAGER_LEN {
+                let _ = cell.set(compile(&re)?);
+            }
+            patterns.push(re);
+            regexes.push(cell);
+        }
+        Ok(Oracle { patterns, regexes, rules: rules.to_vec() })
+    }
+
+    /// Atom `i`'s regex, compiled on first use.
+    pub(crate) fn regex(&self, i: usize) -> &Regex {
+        self.regexes[i].get_or_init(|| {
+            // Value atoms are escaped literals and fixed pieces, short
+            // enough (see EAGER_LEN) to stay far below the size limit.
+            compile(&self.patterns[i]).unwrap_or_else(|e| unreachable!("{e}"))
+        })
     }
 
     /// Which atoms match somewhere in `line`.
     pub fn atoms_matching(&self, line: &[u8]) -> Vec<bool> {
-        self.regexes.iter().map(|re| re.is_match(line)).collect()
+        (0..self.regexes.len()).map(|i| self.regex(i).is_match(line)).collect()
     }
 
     /// For each rule, whether it selects `line` (a line without its `\n`).

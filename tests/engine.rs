@@ -103,19 +103,23 @@ fn program_lines(program: &Program, hay: &[u8]) -> Vec<usize> {
     out
 }
 
+/// Case count: the default, or `PROPTEST_CASES` for a deeper run.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 fn configs() -> Vec<(&'static str, Config)> {
     vec![
         ("default", Config::default()),
         ("no-prefilter", Config { prefilter: false, ..Config::default() }),
         ("oracle-engine", Config { engine: Engine::Oracle, ..Config::default() }),
-        ("tiny-cache", Config { dfa_cache_capacity: 1, ..Config::default() }),
         // Past the automaton's size bound the exact slow path takes over.
-        ("tiny-nfa", Config { nfa_size_limit: 16, ..Config::default() }),
+        ("tiny-automaton", Config { automaton_size_limit: 16, ..Config::default() }),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(400), ..ProptestConfig::default() })]
 
     #[test]
     fn program_equals_oracle((atoms, formulas, hay) in case()) {
@@ -123,7 +127,7 @@ proptest! {
         let expected = oracle.matching_lines(&hay);
         for (name, config) in configs() {
             let program = Program::new(&atoms, &formulas, &config).unwrap();
-            if name == "tiny-nfa" {
+            if name == "tiny-automaton" {
                 prop_assert!(!program.uses_automaton());
             }
             prop_assert_eq!(&program_lines(&program, &hay), &expected, "config {}", name);
@@ -241,7 +245,7 @@ fn expected_output(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
     #[test]
     fn read_path_equals_slice_path(

@@ -1,5 +1,5 @@
 //! A rule built from fuzz input and a haystack: the compiled program
-//! (prefilter on and off, tiny DFA cache) selects exactly the lines the
+//! (prefilter on and off, automaton past its size bound) selects exactly the lines the
 //! oracle selects.
 #![no_main]
 
@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| -> Corpus {
     for config in [
         Config::default(),
         Config { prefilter: false, ..Config::default() },
-        Config { dfa_cache_capacity: 1, ..Config::default() },
+        Config { automaton_size_limit: 16, ..Config::default() },
     ] {
         let program = Program::new(set.atoms().atoms(), &formulas, &config).unwrap();
         let mut cache = program.create_cache();

@@ -2,36 +2,32 @@
 //!
 //! # How a line is decided
 //!
-//! All atoms of all rules are patterns of **one** multi-pattern automaton
-//! (a lazily built DFA from `regex-automata`, match kind *all*, so that
-//! every pattern that occurs anywhere in the line is reported). The program
-//! walks a line once, left to right, one transition per byte; there is no
-//! backtracking and no look-around. Its state is the DFA state plus the set
-//! of atoms seen so far on this line, which changes only in match states.
-//! Each time new atoms are seen, the rules that mention them are evaluated
+//! All atoms of all rules feed **one** Aho-Corasick automaton over their
+//! literal pieces (see [`matcher`] for how sequences, case folding and the
+//! rare complex atoms are handled). A line is walked once, left to right,
+//! constant work per byte plus work per reported piece; there is no
+//! backtracking and no look-around. The program's state is the
+//! automaton's state plus the set of atoms seen so far on this line. Each
+//! time a new atom is seen, the rules that mention it are evaluated
 //! three-valued ([`Formula::decided`]); once the answer cannot change, the
 //! rest of the line is skipped. At the end of the line each rule's formula
-//! is read off the seen set.
+//! is read off the seen set; rules none of whose atoms occurred take their
+//! precomputed value on an atom-free line.
 //!
 //! Before that, a literal [`Prefilter`] finds candidate lines: with a
 //! prefilter, lines without any of its literals are never looked at.
 //!
 //! # Bounds and the slow path
 //!
-//! The automaton's NFA is bounded by [`Config::nfa_size_limit`] and its
-//! transition cache by [`Config::dfa_cache_capacity`]. When the NFA cannot
-//! be built within the bound, or a line makes the DFA give up (a Unicode
-//! word boundary on non-ASCII text), that line is decided by the
-//! [`Oracle`], which tests each atom on its own: slower, never wrong.
+//! The automaton is bounded by [`Config::automaton_size_limit`]. Past the
+//! bound, and for the rare lines holding a character the automaton cannot
+//! case-fold, lines are decided by the [`Oracle`], which tests each atom on
+//! its own: slower, never wrong.
 
+mod matcher;
 pub mod prefilter;
 
-use regex_automata::{
-    hybrid::dfa::{Cache as DfaCache, DFA},
-    nfa::thompson,
-    util::syntax,
-    Input, MatchKind,
-};
+use matcher::{LineMatcher, LineState, Scan};
 
 pub use prefilter::Prefilter;
 
@@ -41,7 +37,7 @@ use crate::oracle::Oracle;
 /// Which engine decides lines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
-    /// The automaton, falling back to the oracle when it cannot be built.
+    /// The automaton, falling back to the oracle past its size bound.
     #[default]
     Auto,
     /// Always the per-atom oracle (the slow exact path).
@@ -55,20 +51,13 @@ pub struct Config {
     pub prefilter: bool,
     /// The engine.
     pub engine: Engine,
-    /// Bound on the automaton's NFA, in bytes (default 256 MiB).
-    pub nfa_size_limit: usize,
-    /// Bound on the lazy DFA's transition cache, in bytes (default 64 MiB).
-    pub dfa_cache_capacity: usize,
+    /// Bound on the automaton's memory, in bytes (default 1 GiB).
+    pub automaton_size_limit: usize,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            prefilter: true,
-            engine: Engine::Auto,
-            nfa_size_limit: 256 << 20,
-            dfa_cache_capacity: 64 << 20,
-        }
+        Config { prefilter: true, engine: Engine::Auto, automaton_size_limit: 1 << 30 }
     }
 }
 
@@ -84,7 +73,7 @@ pub struct Program {
     empty_true: Vec<u32>,
     /// How many rules mention at least one atom.
     rules_with_atoms: usize,
-    dfa: Option<DFA>,
+    matcher: Option<LineMatcher>,
     oracle: Oracle,
     prefilter: Option<Prefilter>,
 }
@@ -92,11 +81,14 @@ pub struct Program {
 /// Per-thread mutable state of a search.
 #[derive(Debug)]
 pub struct Cache {
-    dfa: Option<DfaCache>,
+    line: Option<LineState>,
     seen: Vec<bool>,
     seen_list: Vec<AtomId>,
     rule_touched: Vec<bool>,
     touched_list: Vec<u32>,
+    /// Rules (touched ones only) whose value on this line is settled.
+    rule_decided: Vec<bool>,
+    decided_count: usize,
 }
 
 /// Why a program could not be built.
@@ -123,10 +115,10 @@ impl Program {
         config: &Config,
     ) -> Result<Program, CompileError> {
         let oracle = Oracle::new(atoms, rules).map_err(CompileError)?;
-        let dfa = match config.engine {
+        let matcher = match config.engine {
             Engine::Oracle => None,
             Engine::Auto if atoms.is_empty() => None,
-            Engine::Auto => build_dfa(atoms, config).ok(),
+            Engine::Auto => LineMatcher::new(atoms, config.automaton_size_limit),
         };
         let mut atom_rules = vec![Vec::new(); atoms.len()];
         let mut empty_true = Vec::new();
@@ -162,7 +154,7 @@ impl Program {
             atom_rules,
             empty_true,
             rules_with_atoms: rules.iter().filter(|f| !f.atoms().is_empty()).count(),
-            dfa,
+            matcher,
             oracle,
             prefilter,
         })
@@ -171,10 +163,12 @@ impl Program {
     /// A fresh per-thread cache.
     pub fn create_cache(&self) -> Cache {
         Cache {
-            dfa: self.dfa.as_ref().map(DFA::create_cache),
+            line: self.matcher.as_ref().map(LineMatcher::state),
             seen: vec![false; self.atoms.len()],
             seen_list: Vec::new(),
             rule_touched: vec![false; self.rules.len()],
+            rule_decided: vec![false; self.rules.len()],
+            decided_count: 0,
             touched_list: Vec::new(),
         }
     }
@@ -196,12 +190,19 @@ impl Program {
 
     /// True when lines are decided by the automaton (not the oracle).
     pub fn uses_automaton(&self) -> bool {
-        self.dfa.is_some()
+        self.matcher.is_some()
     }
 
-    /// The automaton's NFA state count, if there is an automaton.
-    pub fn nfa_states(&self) -> Option<usize> {
-        self.dfa.as_ref().map(|d| d.get_nfa().states().len())
+    /// Atoms checked with their own regex: (all, those on every line).
+    pub fn complex_atoms(&self) -> (usize, usize) {
+        self.matcher
+            .as_ref()
+            .map_or((self.atoms.len(), self.atoms.len()), LineMatcher::complex_atoms)
+    }
+
+    /// The automaton's pattern count, if there is an automaton.
+    pub fn automaton_patterns(&self) -> Option<usize> {
+        self.matcher.as_ref().map(LineMatcher::patterns)
     }
 
     /// True when any rule selects `line` (a line without its `\n`).
@@ -266,7 +267,9 @@ impl Program {
         }
         for r in cache.touched_list.drain(..) {
             cache.rule_touched[r as usize] = false;
+            cache.rule_decided[r as usize] = false;
         }
+        cache.decided_count = 0;
     }
 
     /// Records that atom `a` occurs in the current line.
@@ -285,34 +288,42 @@ impl Program {
         true
     }
 
-    /// True when every rule's value on this line is settled, or (with
-    /// `any`) some rule is settled true.
-    fn settled(&self, cache: &Cache, any: bool) -> bool {
-        let seen = |a: AtomId| cache.seen[a.index()];
-        let mut all = true;
-        for &r in &cache.touched_list {
-            match self.rules[r as usize].decided(&seen) {
-                Some(true) if any => return true,
-                Some(_) => {}
-                None => all = false,
+    /// After atom `a` was newly seen: true when every rule's value on this
+    /// line is settled, or (with `any`) some rule is settled true.
+    ///
+    /// Only the rules that mention `a` can change; a rule once decided
+    /// stays decided (seeing more atoms only narrows the completions), so
+    /// each rule is decided at most once per line and a count suffices.
+    fn settled(&self, cache: &mut Cache, a: AtomId, any: bool) -> bool {
+        let mut hit = false;
+        for &r in &self.atom_rules[a.index()] {
+            if cache.rule_decided[r as usize] {
+                continue;
+            }
+            let seen = |x: AtomId| cache.seen[x.index()];
+            if let Some(v) = self.rules[r as usize].decided(&seen) {
+                cache.rule_decided[r as usize] = true;
+                cache.decided_count += 1;
+                hit |= v;
             }
         }
-        // Untouched rules are settled only if they have no atoms at all.
-        all && cache.touched_list.len() == self.rules_with_atoms
+        (any && hit) || cache.decided_count == self.rules_with_atoms
     }
 
     /// Fills the cache's seen set for `line`, stopping early once
     /// [`Program::settled`].
     fn scan(&self, cache: &mut Cache, line: &[u8], any: bool) {
-        if let Some(dfa) = &self.dfa {
-            let mut dcache = cache.dfa.take().expect("cache made by this program");
-            let walked = self.scan_dfa(dfa, &mut dcache, cache, line, any);
-            cache.dfa = Some(dcache);
-            if walked.is_ok() {
-                return;
+        if let Some(matcher) = &self.matcher {
+            let mut state = cache.line.take().expect("cache made by this program");
+            let scan = matcher.scan(line, &mut state, &self.oracle, &mut |a| {
+                self.see(cache, a) && self.settled(cache, a, any)
+            });
+            cache.line = Some(state);
+            match scan {
+                Scan::Stopped | Scan::Done => return,
+                // A character the automaton cannot fold: the oracle decides.
+                Scan::NeedsExact => self.reset(cache),
             }
-            // The DFA gave up on this line: the oracle decides it.
-            self.reset(cache);
         }
         let matched = self.oracle.atoms_matching(line);
         for (i, m) in matched.into_iter().enumerate() {
@@ -321,73 +332,4 @@ impl Program {
             }
         }
     }
-
-    /// Walks the DFA over one line, recording atoms as their match states
-    /// are reached. `Err` if the DFA had to give up (quit byte).
-    fn scan_dfa(
-        &self,
-        dfa: &DFA,
-        dcache: &mut DfaCache,
-        cache: &mut Cache,
-        line: &[u8],
-        any: bool,
-    ) -> Result<(), ()> {
-        let input = Input::new(line);
-        let mut sid = dfa.start_state_forward(dcache, &input).map_err(|_| ())?;
-        for &b in line {
-            sid = dfa.next_state(dcache, sid, b).map_err(|_| ())?;
-            if sid.is_tagged() {
-                if sid.is_match() {
-                    if self.record(dfa, dcache, sid, cache, any) {
-                        return Ok(());
-                    }
-                } else if sid.is_dead() {
-                    return Ok(());
-                } else if sid.is_quit() {
-                    return Err(());
-                }
-            }
-        }
-        sid = dfa.next_eoi_state(dcache, sid).map_err(|_| ())?;
-        if sid.is_quit() {
-            return Err(());
-        }
-        if sid.is_match() {
-            self.record(dfa, dcache, sid, cache, any);
-        }
-        Ok(())
-    }
-
-    /// Records the atoms of a match state; true when the line is settled.
-    fn record(
-        &self,
-        dfa: &DFA,
-        dcache: &DfaCache,
-        sid: regex_automata::hybrid::LazyStateID,
-        cache: &mut Cache,
-        any: bool,
-    ) -> bool {
-        let mut new = false;
-        for i in 0..dfa.match_len(dcache, sid) {
-            let pid = dfa.match_pattern(dcache, sid, i);
-            new |= self.see(cache, AtomId(pid.as_u32()));
-        }
-        new && self.settled(cache, any)
-    }
-}
-
-fn build_dfa(atoms: &[Atom], config: &Config) -> Result<DFA, String> {
-    let patterns: Vec<String> = atoms.iter().map(Atom::to_regex).collect();
-    DFA::builder()
-        .configure(
-            DFA::config()
-                .match_kind(MatchKind::All)
-                .unicode_word_boundary(true)
-                .cache_capacity(config.dfa_cache_capacity)
-                .skip_cache_capacity_check(true),
-        )
-        .syntax(syntax::Config::new().utf8(false))
-        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(config.nfa_size_limit)))
-        .build_many(&patterns)
-        .map_err(|e| e.to_string())
 }

@@ -215,17 +215,57 @@ fn simple_run(text: &str) -> Option<Vec<Literal>> {
     Some(vec![Literal { bytes: best.to_ascii_lowercase().into_bytes(), ascii_fold: true }])
 }
 
-/// Required literals of a regex atom from `regex-syntax`'s extractor: a
-/// finite set of prefixes every match starts with.
+/// Required literals of a regex atom: a finite set of literals one of
+/// which every match contains. Prefix sets from `regex-syntax`'s extractor
+/// are tried at every position of a concatenation (any part of a
+/// concatenation is required), so `\s-sT\s` is covered by `-sT` and a
+/// `cidr` regex by its address text after the boundary class.
 fn regex_cover(re: &str) -> Option<Vec<Literal>> {
-    use regex_syntax::hir::literal::Extractor;
     let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(re).ok()?;
-    let seq = Extractor::new().extract(&hir);
-    let lits = seq.literals()?;
-    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
-        return None;
+    let lits = hir_cover(&hir)?;
+    Some(lits.into_iter().map(|bytes| Literal { bytes, ascii_fold: false }).collect())
+}
+
+/// Shortest literal of a set; covers with longer shortest literals win.
+fn score(set: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
+    (set.iter().map(Vec::len).min().unwrap_or(0), std::cmp::Reverse(set.len()))
+}
+
+fn hir_cover(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
+    let prefixes = |h: &Hir| -> Option<Vec<Vec<u8>>> {
+        let seq = Extractor::new().extract(h);
+        let lits = seq.literals()?;
+        if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+            return None;
+        }
+        Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+    };
+    let best = |a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>| match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    match hir.kind() {
+        HirKind::Concat(parts) => {
+            let mut found = None;
+            for i in 0..parts.len() {
+                let tail = Hir::concat(parts[i..].to_vec());
+                found = best(found, prefixes(&tail));
+                found = best(found, hir_cover(&parts[i]));
+            }
+            found
+        }
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            for alt in alts {
+                all.extend(hir_cover(alt)?);
+            }
+            Some(all)
+        }
+        HirKind::Capture(c) => hir_cover(&c.sub),
+        HirKind::Repetition(r) if r.min > 0 => hir_cover(&r.sub),
+        _ => prefixes(hir),
     }
-    Some(lits.iter().map(|l| Literal { bytes: l.as_bytes().to_vec(), ascii_fold: false }).collect())
 }
 
 #[cfg(test)]
@@ -282,7 +322,12 @@ mod tests {
         let a = Atom { kind: AtomKind::Regex("foo[0-9]+".into()), fold_case: false };
         let cover = a.cover().unwrap();
         assert!(cover.iter().all(|l| l.bytes.starts_with(b"foo")), "{cover:?}");
-        let b = Atom { kind: AtomKind::Regex("[a-z]*x".into()), fold_case: false };
-        assert!(b.cover().is_none() || !b.cover().unwrap().is_empty());
+        let b = Atom { kind: AtomKind::Regex(r"\s-sT\s".into()), fold_case: false };
+        assert_eq!(b.cover().unwrap()[0].bytes, b"-sT");
+        let c = Atom { kind: AtomKind::Regex("^[A-Za-z0-9]{16}$".into()), fold_case: false };
+        assert!(c.cover().is_none());
+        let cidr = super::super::value::cidr_regex("10.0.0.0/8").unwrap();
+        let d = Atom { kind: AtomKind::Regex(cidr), fold_case: false };
+        assert!(d.cover().unwrap().iter().all(|l| l.bytes.starts_with(b"10.")), "{:?}", d.cover());
     }
 }

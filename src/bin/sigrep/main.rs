@@ -567,8 +567,15 @@ fn explain(set: &RuleSet, program: &Program) -> Result<(), Failure> {
         }
         None => writeln!(out, "prefilter: none (every line is examined)")?,
     }
-    match program.nfa_states() {
-        Some(n) => writeln!(out, "automaton: lazy DFA over an NFA of {n} states")?,
+    match program.automaton_patterns() {
+        Some(n) => {
+            let (complex, always) = program.complex_atoms();
+            writeln!(
+                out,
+                "automaton: Aho-Corasick over {n} patterns; {complex} atoms checked by their own \
+                 regex ({always} on every line)"
+            )?
+        }
         None => writeln!(out, "automaton: none (per-atom evaluation)")?,
     }
     Ok(())

@@ -1,0 +1,424 @@
+//! The line matcher: one Aho-Corasick automaton over the literal pieces of
+//! every atom, plus a little per-line state.
+//!
+//! # Atoms as pieces
+//!
+//! Most atoms are literals, or literals separated by `*` (`a*b*c`: "a, then
+//! later b, then later c, within the line"); `windash` choices are spelled
+//! out as alternatives. Every distinct piece is one pattern of a single
+//! ASCII-case-insensitive Aho-Corasick automaton, which reports every
+//! occurrence of every piece in one left-to-right pass over the line, in
+//! order of end position. A one-piece atom is seen when its piece occurs;
+//! a sequence advances piece by piece, each piece starting at or after the
+//! end of the previous one. Taking, for each piece, the occurrence that
+//! ends first is optimal, and occurrences arrive in end order, so one
+//! counter and one offset per sequence decide it exactly.
+//!
+//! # Case
+//!
+//! The automaton folds ASCII case. Case-sensitive (`|cased`) pieces are
+//! checked byte for byte where they occur. Non-ASCII letters of folded
+//! pieces are spelled out as variants (É/é). Two ASCII letters have
+//! non-ASCII partners under Unicode simple case folding (k: KELVIN SIGN,
+//! s: LONG S); the automaton also looks for those partner characters, and
+//! a line that holds one is decided by the exact slow path (the oracle's
+//! per-atom regexes), which is rare in logs.
+//!
+//! # Complex atoms
+//!
+//! Regex atoms, atoms with `?`, and atoms with too many variants are
+//! checked with their own (linear-time) regex on the lines where one of
+//! their cover literals (trigger patterns in the same automaton) occurs,
+//! or on every line when they have no cover.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use bstr::ByteSlice;
+use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+
+use crate::lower::{Atom, AtomId, AtomKind, Piece};
+use crate::oracle::Oracle;
+
+/// Alternatives of one atom beyond this count make it a complex atom.
+const MAX_ALTERNATIVES: usize = 32;
+
+/// What an automaton pattern stands for.
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    /// A piece literal.
+    Piece(u32),
+    /// A cover literal of a complex atom.
+    Trigger(u32),
+    /// A non-ASCII case partner of an ASCII letter: exact path.
+    Special,
+}
+
+/// A distinct piece of some atom.
+#[derive(Debug)]
+struct PieceLit {
+    /// The piece as written (for the byte-exact check).
+    bytes: Vec<u8>,
+    /// True when case must match exactly.
+    exact: bool,
+    /// Where the piece is used.
+    uses: Vec<Use>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Use {
+    /// The whole of an alternative of this atom.
+    Atom(AtomId),
+    /// Piece `k` of sequence `seq`.
+    Seq { seq: u32, k: u32 },
+}
+
+/// An alternative of an atom with two or more pieces.
+#[derive(Debug)]
+struct Seq {
+    atom: AtomId,
+    len: u32,
+}
+
+/// An atom checked with its own regex (the oracle's).
+#[derive(Debug)]
+struct Complex {
+    atom: AtomId,
+}
+
+/// The compiled matcher (immutable, shared).
+#[derive(Debug)]
+pub(crate) struct LineMatcher {
+    ac: AhoCorasick,
+    roles: Vec<Vec<Role>>,
+    pieces: Vec<PieceLit>,
+    seqs: Vec<Seq>,
+    complex: Vec<Complex>,
+    /// Complex atoms without a trigger: checked on every line.
+    always: Vec<u32>,
+}
+
+/// Per-line state of the matcher (per thread).
+#[derive(Debug, Default)]
+pub(crate) struct LineState {
+    /// For each sequence: next piece wanted and where it may start.
+    progress: Vec<(u32, usize)>,
+    touched: Vec<u32>,
+    pending: Vec<u32>,
+    pending_set: Vec<bool>,
+}
+
+/// How a line scan ended.
+pub(crate) enum Scan {
+    /// The callback asked to stop.
+    Stopped,
+    /// The whole line was scanned.
+    Done,
+    /// The line holds a character the automaton cannot fold: decide it
+    /// on the exact path.
+    NeedsExact,
+}
+
+/// All characters equal to `c` under Unicode simple case folding.
+fn orbit(c: char) -> Vec<char> {
+    let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+    class.case_fold_simple();
+    class.iter().flat_map(|r| r.start()..=r.end()).collect()
+}
+
+/// The literal pieces of a text atom's alternatives, or `None` when the
+/// atom is complex.
+fn alternatives(pieces: &[Piece]) -> Option<Vec<Vec<Vec<u8>>>> {
+    let mut alts: Vec<Vec<Vec<u8>>> = vec![vec![Vec::new()]];
+    for piece in pieces {
+        match piece {
+            Piece::Lit(b) => {
+                alts.iter_mut().for_each(|a| a.last_mut().unwrap().extend_from_slice(b))
+            }
+            Piece::AnyRun => alts.iter_mut().for_each(|a| a.push(Vec::new())),
+            Piece::OneOf(chars) => {
+                if alts.len() * chars.len() > MAX_ALTERNATIVES {
+                    return None;
+                }
+                alts = alts
+                    .iter()
+                    .flat_map(|a| {
+                        chars.iter().map(move |c| {
+                            let mut a = a.clone();
+                            let mut buf = [0; 4];
+                            a.last_mut()
+                                .unwrap()
+                                .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                            a
+                        })
+                    })
+                    .collect();
+            }
+            Piece::AnyChar => return None,
+        }
+    }
+    // Pieces are non-empty: `*` runs are collapsed and never lead or trail.
+    alts.iter().all(|a| a.iter().all(|p| !p.is_empty())).then_some(alts)
+}
+
+/// Spellings of a folded piece for an ASCII-insensitive automaton: each
+/// non-ASCII letter with case partners becomes a choice of them. `None`
+/// when there would be too many.
+fn fold_spellings(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let options: Vec<char> = if c.is_ascii() {
+                vec![c]
+            } else {
+                let members = orbit(c);
+                let mut opts: Vec<char> =
+                    members.iter().copied().filter(|m| !m.is_ascii()).collect();
+                if let Some(a) = members.iter().find(|m| m.is_ascii()) {
+                    opts.push(*a);
+                }
+                opts
+            };
+            if out.len() * options.len() > MAX_ALTERNATIVES {
+                return None;
+            }
+            out = out
+                .iter()
+                .flat_map(|v| {
+                    options.iter().map(move |o| {
+                        let mut v = v.clone();
+                        v.extend_from_slice(o.to_string().as_bytes());
+                        v
+                    })
+                })
+                .collect();
+        }
+        for v in out.iter_mut() {
+            v.extend_from_slice(chunk.invalid());
+        }
+    }
+    Some(out)
+}
+
+impl LineMatcher {
+    /// Builds the matcher for `atoms`. `None` when the automaton would
+    /// exceed `size_limit` bytes or cannot be built.
+    pub(crate) fn new(atoms: &[Atom], size_limit: usize) -> Option<LineMatcher> {
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut roles: Vec<Vec<Role>> = Vec::new();
+        let mut by_key: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut add =
+            |bytes: &[u8], role: Role, patterns: &mut Vec<Vec<u8>>, roles: &mut Vec<Vec<Role>>| {
+                let key = bytes.to_ascii_lowercase();
+                let id = *by_key.entry(key).or_insert_with(|| {
+                    patterns.push(bytes.to_vec());
+                    roles.push(Vec::new());
+                    patterns.len() - 1
+                });
+                roles[id].push(role);
+            };
+        let mut pieces: Vec<PieceLit> = Vec::new();
+        let mut piece_ids: HashMap<(Vec<u8>, bool), u32> = HashMap::new();
+        let mut seqs = Vec::new();
+        let mut complex = Vec::new();
+        let mut always = Vec::new();
+        let mut partners: Vec<char> = Vec::new();
+        for (i, atom) in atoms.iter().enumerate() {
+            let id = AtomId(i as u32);
+            let plan = match &atom.kind {
+                AtomKind::Text(p) => alternatives(p).and_then(|alts| {
+                    // Spellings per piece, decided before anything is added.
+                    let mut spelled = Vec::new();
+                    for alt in &alts {
+                        let mut row = Vec::new();
+                        for piece in alt {
+                            let s = if atom.fold_case {
+                                fold_spellings(piece)?
+                            } else {
+                                vec![piece.clone()]
+                            };
+                            row.push(s);
+                        }
+                        spelled.push(row);
+                    }
+                    Some((alts, spelled))
+                }),
+                AtomKind::Regex(_) => None,
+            };
+            let Some((alts, spelled)) = plan else {
+                let c = complex.len() as u32;
+                complex.push(Complex { atom: id });
+                match atom.cover() {
+                    Some(lits) if !lits.is_empty() => {
+                        for lit in lits {
+                            add(&lit.bytes, Role::Trigger(c), &mut patterns, &mut roles);
+                        }
+                        // Covers spell out non-ASCII case variants
+                        // themselves (see `Atom::cover`).
+                    }
+                    _ => always.push(c),
+                }
+                continue;
+            };
+            for (alt, row) in alts.iter().zip(spelled) {
+                let use_of = |k: usize, seqs: &mut Vec<Seq>| -> Use {
+                    if alt.len() == 1 {
+                        Use::Atom(id)
+                    } else {
+                        if k == 0 {
+                            seqs.push(Seq { atom: id, len: alt.len() as u32 });
+                        }
+                        Use::Seq { seq: seqs.len() as u32 - 1, k: k as u32 }
+                    }
+                };
+                for (k, (piece, spellings)) in alt.iter().zip(row).enumerate() {
+                    let exact = !atom.fold_case;
+                    let pid = *piece_ids.entry((piece.clone(), exact)).or_insert_with(|| {
+                        pieces.push(PieceLit { bytes: piece.clone(), exact, uses: Vec::new() });
+                        let pid = pieces.len() as u32 - 1;
+                        for s in &spellings {
+                            add(s, Role::Piece(pid), &mut patterns, &mut roles);
+                        }
+                        pid
+                    });
+                    let u = use_of(k, &mut seqs);
+                    pieces[pid as usize].uses.push(u);
+                    if atom.fold_case {
+                        for c in piece.chars() {
+                            if c.is_ascii_alphabetic() {
+                                partners.extend(orbit(c).into_iter().filter(|m| !m.is_ascii()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        partners.sort_unstable();
+        partners.dedup();
+        for p in partners {
+            let mut buf = [0; 4];
+            add(p.encode_utf8(&mut buf).as_bytes(), Role::Special, &mut patterns, &mut roles);
+        }
+        if patterns.is_empty() {
+            // Only complex atoms without triggers: an automaton that never
+            // matches keeps the scan loop uniform.
+            patterns.push(b"\xFF\xFE\xFD never".to_vec());
+            roles.push(Vec::new());
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .ok()?;
+        if ac.memory_usage() > size_limit {
+            return None;
+        }
+        Some(LineMatcher { ac, roles, pieces, seqs, complex, always })
+    }
+
+    /// Number of automaton patterns.
+    pub(crate) fn patterns(&self) -> usize {
+        self.ac.patterns_len()
+    }
+
+    /// Complex atoms: (all, those checked on every line).
+    pub(crate) fn complex_atoms(&self) -> (usize, usize) {
+        (self.complex.len(), self.always.len())
+    }
+
+    /// Fresh per-line state.
+    pub(crate) fn state(&self) -> LineState {
+        LineState {
+            progress: vec![(0, 0); self.seqs.len()],
+            touched: Vec::new(),
+            pending: Vec::new(),
+            pending_set: vec![false; self.complex.len()],
+        }
+    }
+
+    /// Scans one line, calling `seen(atom)` for each atom that occurs (an
+    /// atom may be reported more than once); `seen` returns true to stop.
+    /// Complex atoms are checked with `oracle`'s regexes.
+    pub(crate) fn scan(
+        &self,
+        line: &[u8],
+        st: &mut LineState,
+        oracle: &Oracle,
+        seen: &mut dyn FnMut(AtomId) -> bool,
+    ) -> Scan {
+        let result = self.scan_inner(line, st, oracle, seen);
+        for s in st.touched.drain(..) {
+            st.progress[s as usize] = (0, 0);
+        }
+        for c in st.pending.drain(..) {
+            st.pending_set[c as usize] = false;
+        }
+        result
+    }
+
+    fn scan_inner(
+        &self,
+        line: &[u8],
+        st: &mut LineState,
+        oracle: &Oracle,
+        seen: &mut dyn FnMut(AtomId) -> bool,
+    ) -> Scan {
+        let input = Input::new(line);
+        let mut ov = aho_corasick::automaton::OverlappingState::start();
+        loop {
+            self.ac.find_overlapping(input.clone(), &mut ov);
+            let Some(m) = ov.get_match() else { break };
+            let (s, e) = (m.start(), m.end());
+            for &role in &self.roles[m.pattern().as_usize()] {
+                match role {
+                    Role::Piece(pid) => {
+                        let piece = &self.pieces[pid as usize];
+                        if piece.exact && line[s..e] != piece.bytes[..] {
+                            continue;
+                        }
+                        for &u in &piece.uses {
+                            match u {
+                                Use::Atom(a) => {
+                                    if seen(a) {
+                                        return Scan::Stopped;
+                                    }
+                                }
+                                Use::Seq { seq, k } => {
+                                    let (next, from) = st.progress[seq as usize];
+                                    if next != k || s < from {
+                                        continue;
+                                    }
+                                    if next == 0 {
+                                        st.touched.push(seq);
+                                    }
+                                    st.progress[seq as usize] = (k + 1, e);
+                                    let q = &self.seqs[seq as usize];
+                                    if k + 1 == q.len && seen(q.atom) {
+                                        return Scan::Stopped;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Role::Trigger(c) => {
+                        if !st.pending_set[c as usize] {
+                            st.pending_set[c as usize] = true;
+                            st.pending.push(c);
+                        }
+                    }
+                    Role::Special => return Scan::NeedsExact,
+                }
+            }
+        }
+        let pending = std::mem::take(&mut st.pending);
+        for &c in pending.iter().chain(&self.always) {
+            let cx = &self.complex[c as usize];
+            if oracle.regex(cx.atom.index()).is_match(line) && seen(cx.atom) {
+                st.pending = pending;
+                return Scan::Stopped;
+            }
+        }
+        st.pending = pending;
+        Scan::Done
+    }
+}
