@@ -119,7 +119,7 @@ fn configs() -> Vec<(&'static str, Config)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(400), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1500), ..ProptestConfig::default() })]
 
     #[test]
     fn program_equals_oracle((atoms, formulas, hay) in case()) {

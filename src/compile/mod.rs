@@ -24,9 +24,11 @@
 //! case-fold, lines are decided by the [`Oracle`], which tests each atom on
 //! its own: slower, never wrong.
 
+mod circuit;
 mod matcher;
 pub mod prefilter;
 
+use circuit::{Circuit, CircuitState};
 use matcher::{LineMatcher, LineState, Scan};
 
 pub use prefilter::Prefilter;
@@ -67,12 +69,7 @@ impl Default for Config {
 pub struct Program {
     atoms: Vec<Atom>,
     rules: Vec<Formula>,
-    /// For each atom, the rules that mention it.
-    atom_rules: Vec<Vec<u32>>,
-    /// Rules that are true on a line where no atom occurs.
-    empty_true: Vec<u32>,
-    /// How many rules mention at least one atom.
-    rules_with_atoms: usize,
+    circuit: Circuit,
     matcher: Option<LineMatcher>,
     oracle: Oracle,
     prefilter: Option<Prefilter>,
@@ -82,13 +79,7 @@ pub struct Program {
 #[derive(Debug)]
 pub struct Cache {
     line: Option<LineState>,
-    seen: Vec<bool>,
-    seen_list: Vec<AtomId>,
-    rule_touched: Vec<bool>,
-    touched_list: Vec<u32>,
-    /// Rules (touched ones only) whose value on this line is settled.
-    rule_decided: Vec<bool>,
-    decided_count: usize,
+    circuit: CircuitState,
 }
 
 /// Why a program could not be built.
@@ -120,17 +111,7 @@ impl Program {
             Engine::Auto if atoms.is_empty() => None,
             Engine::Auto => LineMatcher::new(atoms, config.automaton_size_limit),
         };
-        let mut atom_rules = vec![Vec::new(); atoms.len()];
-        let mut empty_true = Vec::new();
-        for (r, f) in rules.iter().enumerate() {
-            let r = u32::try_from(r).expect("fewer than 2^32 rules");
-            for a in f.atoms() {
-                atom_rules[a.index()].push(r);
-            }
-            if f.eval(&|_| false) {
-                empty_true.push(r);
-            }
-        }
+        let circuit = Circuit::new(atoms.len(), rules);
         let prefilter = if config.prefilter {
             let mut all = Vec::new();
             let mut ok = true;
@@ -151,9 +132,7 @@ impl Program {
         Ok(Program {
             atoms: atoms.to_vec(),
             rules: rules.to_vec(),
-            atom_rules,
-            empty_true,
-            rules_with_atoms: rules.iter().filter(|f| !f.atoms().is_empty()).count(),
+            circuit,
             matcher,
             oracle,
             prefilter,
@@ -162,15 +141,7 @@ impl Program {
 
     /// A fresh per-thread cache.
     pub fn create_cache(&self) -> Cache {
-        Cache {
-            line: self.matcher.as_ref().map(LineMatcher::state),
-            seen: vec![false; self.atoms.len()],
-            seen_list: Vec::new(),
-            rule_touched: vec![false; self.rules.len()],
-            rule_decided: vec![false; self.rules.len()],
-            decided_count: 0,
-            touched_list: Vec::new(),
-        }
+        Cache { line: self.matcher.as_ref().map(LineMatcher::state), circuit: self.circuit.state() }
     }
 
     /// The atoms, indexed by [`AtomId`].
@@ -208,20 +179,16 @@ impl Program {
     /// True when any rule selects `line` (a line without its `\n`).
     pub fn is_match(&self, cache: &mut Cache, line: &[u8]) -> bool {
         self.scan(cache, line, true);
-        let any = self.touched_true(cache).next().is_some()
-            || !self.empty_true_untouched(cache).is_empty();
-        self.reset(cache);
+        let any = self.circuit.any(&cache.circuit);
+        self.circuit.reset(&mut cache.circuit);
         any
     }
 
     /// The rules (indices in rule order) that select `line`, ascending.
     pub fn matching_rules(&self, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
-        out.clear();
         self.scan(cache, line, false);
-        out.extend(self.touched_true(cache));
-        out.extend(self.empty_true_untouched(cache));
-        out.sort_unstable();
-        self.reset(cache);
+        self.circuit.matching(&cache.circuit, out);
+        self.circuit.reset(&mut cache.circuit);
     }
 
     /// The first line starting at or after `from` (which must be the start
@@ -252,83 +219,27 @@ impl Program {
         None
     }
 
-    fn touched_true<'c>(&'c self, cache: &'c Cache) -> impl Iterator<Item = u32> + 'c {
-        let seen = |a: AtomId| cache.seen[a.index()];
-        cache.touched_list.iter().copied().filter(move |&r| self.rules[r as usize].eval(&seen))
-    }
-
-    fn empty_true_untouched(&self, cache: &Cache) -> Vec<u32> {
-        self.empty_true.iter().copied().filter(|&r| !cache.rule_touched[r as usize]).collect()
-    }
-
-    fn reset(&self, cache: &mut Cache) {
-        for a in cache.seen_list.drain(..) {
-            cache.seen[a.index()] = false;
-        }
-        for r in cache.touched_list.drain(..) {
-            cache.rule_touched[r as usize] = false;
-            cache.rule_decided[r as usize] = false;
-        }
-        cache.decided_count = 0;
-    }
-
-    /// Records that atom `a` occurs in the current line.
-    fn see(&self, cache: &mut Cache, a: AtomId) -> bool {
-        if cache.seen[a.index()] {
-            return false;
-        }
-        cache.seen[a.index()] = true;
-        cache.seen_list.push(a);
-        for &r in &self.atom_rules[a.index()] {
-            if !cache.rule_touched[r as usize] {
-                cache.rule_touched[r as usize] = true;
-                cache.touched_list.push(r);
-            }
-        }
-        true
-    }
-
-    /// After atom `a` was newly seen: true when every rule's value on this
-    /// line is settled, or (with `any`) some rule is settled true.
-    ///
-    /// Only the rules that mention `a` can change; a rule once decided
-    /// stays decided (seeing more atoms only narrows the completions), so
-    /// each rule is decided at most once per line and a count suffices.
-    fn settled(&self, cache: &mut Cache, a: AtomId, any: bool) -> bool {
-        let mut hit = false;
-        for &r in &self.atom_rules[a.index()] {
-            if cache.rule_decided[r as usize] {
-                continue;
-            }
-            let seen = |x: AtomId| cache.seen[x.index()];
-            if let Some(v) = self.rules[r as usize].decided(&seen) {
-                cache.rule_decided[r as usize] = true;
-                cache.decided_count += 1;
-                hit |= v;
-            }
-        }
-        (any && hit) || cache.decided_count == self.rules_with_atoms
-    }
-
     /// Fills the cache's seen set for `line`, stopping early once
     /// [`Program::settled`].
     fn scan(&self, cache: &mut Cache, line: &[u8], any: bool) {
         if let Some(matcher) = &self.matcher {
             let mut state = cache.line.take().expect("cache made by this program");
+            let circuit = &mut cache.circuit;
             let scan = matcher.scan(line, &mut state, &self.oracle, &mut |a| {
-                self.see(cache, a) && self.settled(cache, a, any)
+                let became_true = self.circuit.see(circuit, a);
+                (any && became_true) || self.circuit.all_decided(circuit)
             });
             cache.line = Some(state);
             match scan {
                 Scan::Stopped | Scan::Done => return,
                 // A character the automaton cannot fold: the oracle decides.
-                Scan::NeedsExact => self.reset(cache),
+                Scan::NeedsExact => self.circuit.reset(&mut cache.circuit),
             }
         }
         let matched = self.oracle.atoms_matching(line);
         for (i, m) in matched.into_iter().enumerate() {
             if m {
-                self.see(cache, AtomId(i as u32));
+                self.circuit.see(&mut cache.circuit, AtomId(i as u32));
             }
         }
     }
