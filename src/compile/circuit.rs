@@ -64,6 +64,9 @@ pub(crate) struct CircuitState {
     decided_rules: usize,
     /// Empty-true rules whose root was touched on this line.
     touched_empty_true: usize,
+    /// Scratch stacks, kept to avoid allocating per atom.
+    work: Vec<(u32, u8)>,
+    walk: Vec<u32>,
 }
 
 impl Circuit {
@@ -146,7 +149,8 @@ impl Circuit {
     /// Marks `g` and all its ancestors touched: "this line holds an atom
     /// below this gate", so the atom-free value no longer applies.
     fn touch(&self, st: &mut CircuitState, g: u32) {
-        let mut stack = vec![g];
+        let mut stack = std::mem::take(&mut st.walk);
+        stack.push(g);
         while let Some(g) = stack.pop() {
             if st.is_touched[g as usize] {
                 continue;
@@ -163,6 +167,7 @@ impl Circuit {
             }
             stack.extend_from_slice(&self.parents[g as usize]);
         }
+        st.walk = stack;
     }
 
     /// Records that atom `a` occurs on the line. Returns true when some
@@ -173,7 +178,8 @@ impl Circuit {
             return false;
         }
         let mut any_true = false;
-        let mut stack = vec![(leaf, TRUE)];
+        let mut stack = std::mem::take(&mut st.work);
+        stack.push((leaf, TRUE));
         while let Some((g, v)) = stack.pop() {
             if st.value[g as usize] != UNDECIDED {
                 continue;
@@ -202,6 +208,7 @@ impl Circuit {
                 }
             }
         }
+        st.work = stack;
         any_true
     }
 

@@ -200,6 +200,28 @@ impl Program {
         haystack: &[u8],
         from: usize,
     ) -> Option<(usize, usize)> {
+        self.find(cache, haystack, from, None)
+    }
+
+    /// Like [`Program::find_line`], also filling `rules` with the rules
+    /// that select the line found (one scan of the line does both).
+    pub fn find_line_rules(
+        &self,
+        cache: &mut Cache,
+        haystack: &[u8],
+        from: usize,
+        rules: &mut Vec<u32>,
+    ) -> Option<(usize, usize)> {
+        self.find(cache, haystack, from, Some(rules))
+    }
+
+    fn find(
+        &self,
+        cache: &mut Cache,
+        haystack: &[u8],
+        from: usize,
+        mut rules: Option<&mut Vec<u32>>,
+    ) -> Option<(usize, usize)> {
         let mut pos = from;
         while pos < haystack.len() {
             let start = match &self.prefilter {
@@ -211,7 +233,15 @@ impl Program {
             };
             let end =
                 memchr::memchr(b'\n', &haystack[start..]).map_or(haystack.len(), |i| start + i);
-            if self.is_match(cache, &haystack[start..end]) {
+            let line = &haystack[start..end];
+            let selected = match rules.as_deref_mut() {
+                Some(out) => {
+                    self.matching_rules(cache, line, out);
+                    !out.is_empty()
+                }
+                None => self.is_match(cache, line),
+            };
+            if selected {
                 return Some((start, end));
             }
             pos = end + 1;

@@ -270,7 +270,11 @@ impl<'p> Searcher<'p> {
         let mut next_match: Option<(usize, usize)> = None;
         while pos < block.len() && !st.done {
             let selected = if !self.config.invert {
-                self.program.find_line(&mut self.cache, block, pos)
+                if self.config.attribute_rules {
+                    self.program.find_line_rules(&mut self.cache, block, pos, &mut self.rules)
+                } else {
+                    self.program.find_line(&mut self.cache, block, pos)
+                }
             } else {
                 if next_match.is_none_or(|(s, _)| s < pos) {
                     next_match = self.program.find_line(&mut self.cache, block, pos);
@@ -357,9 +361,7 @@ impl<'p> Searcher<'p> {
                 rules: &[],
             })?;
         }
-        if self.config.attribute_rules && !self.config.invert {
-            self.program.matching_rules(&mut self.cache, line, &mut self.rules);
-        }
+        // With attribution, `self.rules` was filled when the line was found.
         let rules = if self.config.attribute_rules { &self.rules[..] } else { &[] };
         sink.selected(&Line { number, offset: base + s as u64, bytes: line, rules })?;
         st.printed_any = true;

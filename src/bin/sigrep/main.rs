@@ -146,7 +146,10 @@ fn run(args: &Args) -> Result<u8, Failure> {
             )
         });
     let search = SearchConfig {
-        attribute_rules: rule_infos.is_some() && !args.invert,
+        // Tags are printed with lines, counted by --stats, written by --json.
+        attribute_rules: rule_infos.is_some()
+            && !args.invert
+            && (mode == OutputMode::Lines || args.stats || args.json),
         line_numbers: search.line_numbers || args.json,
         ..search
     };
