@@ -1189,3 +1189,51 @@ fn explain_prints_formula_and_atoms() {
     }
     assert!(r.stdout.contains("not") || r.stdout.contains('!'), "{}", r.stdout);
 }
+
+/// One large file is split across threads at line boundaries; every
+/// output shape must equal the one-thread search, including line numbers,
+/// byte offsets, JSON, inverted counts and a NUL in a selected line in the
+/// second half (output stops there, as it does with one thread).
+#[test]
+fn split_large_file_equals_one_thread() {
+    let dir = Dir::new();
+    dir.create("rule.yml", FOO_RULE);
+    let mut big = Vec::new();
+    for i in 0..200_000u32 {
+        let line = match i % 97 {
+            0 => format!("line {i} has FOO in it\n"),
+            1 => format!("line {i} has food\r\n"),
+            _ => format!("line {i} is plain filler text of some length\n"),
+        };
+        big.extend_from_slice(line.as_bytes());
+    }
+    assert!(big.len() > 8 << 20, "the file must be large enough to be split");
+    dir.create("big.log", &big);
+    let mut nul = big.clone();
+    let at = nul.len() * 3 / 4;
+    let line_start = at - nul[..at].iter().rev().position(|&b| b == b'\n').unwrap();
+    nul.splice(line_start..line_start, b"foo\0 binary\n".iter().copied());
+    dir.create("nul.log", &nul);
+    for file in ["big.log", "nul.log"] {
+        for flags in [
+            &[][..],
+            &["-n"],
+            &["-n", "-b"],
+            &["-c"],
+            &["-v", "-c"],
+            &["-v", "-n"],
+            &["--json"],
+            &["-a", "-n"],
+        ] {
+            let run = |j: &str| {
+                let mut args = vec![j];
+                args.extend_from_slice(flags);
+                args.extend_from_slice(&["rule.yml", file]);
+                dir.run(&args)
+            };
+            let (one, two) = (run("-j1"), run("-j2"));
+            assert!(one.stdout_bytes == two.stdout_bytes, "{file} {flags:?}: outputs differ");
+            assert_eq!((one.stderr, one.code), (two.stderr, two.code), "{file} {flags:?}");
+        }
+    }
+}

@@ -138,7 +138,8 @@ struct State {
     done: bool,
 }
 
-fn count_newlines(bytes: &[u8]) -> u64 {
+/// Number of LF bytes.
+pub fn count_newlines(bytes: &[u8]) -> u64 {
     // A plain filter-count: LLVM vectorises it well.
     bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
@@ -168,6 +169,38 @@ impl<'p> Searcher<'p> {
         let mut st = self.start(haystack);
         if !st.done {
             self.block(&mut st, haystack, 0, 0, sink)?;
+        }
+        Ok(st.summary)
+    }
+
+    /// Searches the lines of `haystack[start..end]` as one part of a whole
+    /// input that is split across threads: `start` and `end` are line
+    /// starts (or the end), offsets stay those of the whole input, and the
+    /// first line is numbered `first_line`. `binary` is the whole input's
+    /// probe verdict. Context is not supported across parts: callers split
+    /// only without `-A`/`-B`/`-C`.
+    ///
+    /// # Errors
+    /// Errors the sink returns.
+    pub fn search_part(
+        &mut self,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+        first_line: u64,
+        binary: bool,
+        sink: &mut dyn Sink,
+    ) -> io::Result<Summary> {
+        let mut st = State {
+            binary: binary && self.config.binary != BinaryMode::Text,
+            done: self.config.max_count == Some(0),
+            count_pos: start as u64,
+            count_line: first_line,
+            printed_upto: start as u64,
+            ..State::default()
+        };
+        if !st.done {
+            self.block(&mut st, &haystack[..end], 0, start, sink)?;
         }
         Ok(st.summary)
     }
@@ -220,6 +253,11 @@ impl<'p> Searcher<'p> {
             filled += read_some(reader, &mut buf, filled, &mut eof)?;
         }
         Ok(st.summary)
+    }
+
+    /// True when the first bytes of an input mark it binary.
+    pub fn probe_is_binary(haystack: &[u8]) -> bool {
+        memchr::memchr(0, &haystack[..haystack.len().min(BINARY_PROBE)]).is_some()
     }
 
     fn start(&self, probe: &[u8]) -> State {

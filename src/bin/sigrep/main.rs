@@ -79,7 +79,13 @@ struct Ctx<'a> {
     mmap: bool,
     quiet_errors: bool,
     stdin_name: String,
+    /// Split one large memory-mapped file into this many parts searched
+    /// in parallel (1: never).
+    split: usize,
 }
+
+/// Files smaller than this are not split across threads.
+const SPLIT_MIN: usize = 4 << 20;
 
 fn run(args: &Args) -> Result<u8, Failure> {
     let loaded = rules::load(args)?;
@@ -199,12 +205,25 @@ fn run(args: &Args) -> Result<u8, Failure> {
         mmap: !args.no_mmap,
         quiet_errors: args.no_messages,
         stdin_name: args.label.clone().unwrap_or_else(|| "(standard input)".to_string()),
+        split: 1,
     };
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    // One file and spare cores: split it at line boundaries (not with
+    // context or -m, whose output depends on neighbouring parts).
+    let split = if targets.len() == 1
+        && !context_given
+        && args.max_count.is_none()
+        && matches!(mode, OutputMode::Lines | OutputMode::Count)
+    {
+        threads
+    } else {
+        1
+    };
     // As GNU grep since 3.5, -L too succeeds when a line was selected.
+    let ctx = Ctx { split, ..ctx };
     let totals = search_all(&ctx, &targets, threads, args.quiet)?;
     let (selected, error) = (totals.selected > 0, totals.error || loaded.error);
     if let Some(infos) = &rule_infos {
@@ -348,6 +367,19 @@ fn search_one(
         }
     };
     let mut out = Tracked { inner: out, failed: None };
+    if let search::SearchInput::Mapped(map) = &input {
+        if ctx.split > 1 && map.len() >= SPLIT_MIN && !Searcher::probe_is_binary(map) {
+            let result = search_split(ctx, &name, map, state, &mut out, &mut outcome);
+            if let Some(e) = out.failed {
+                return Err(e);
+            }
+            if let Err(e) = result {
+                outcome.error = true;
+                outcome.messages.push(format!("{name}: {}", io_message(&e)));
+            }
+            return Ok(outcome);
+        }
+    }
     let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
     let searched = if ctx.printer.json {
         let mut printer = JsonPrinter::new(&ctx.printer, &name, &mut out, state);
@@ -380,6 +412,98 @@ fn search_one(
         return Err(e);
     }
     Ok(outcome)
+}
+
+/// What one part of a split file produced.
+#[derive(Default)]
+struct Part {
+    stdout: Vec<u8>,
+    messages: Vec<String>,
+    summary: search::Summary,
+    rule_hits: Vec<u64>,
+}
+
+/// Searches one large mapped file in `ctx.split` parts at line boundaries,
+/// one thread each, and prints the parts in order: the output is the same
+/// as a one-thread search (tests compare them). Output stops after a part
+/// that reported a binary file match, as a one-thread search stops there.
+fn search_split(
+    ctx: &Ctx<'_>,
+    name: &str,
+    hay: &[u8],
+    state: &mut PrintState,
+    out: &mut dyn Write,
+    outcome: &mut Outcome,
+) -> io::Result<()> {
+    let parts = ctx.split;
+    let mut cuts = vec![0];
+    for k in 1..parts {
+        let target = (hay.len() / parts * k).max(*cuts.last().unwrap());
+        let cut = memchr::memchr(b'\n', &hay[target..]).map_or(hay.len(), |i| target + i + 1);
+        cuts.push(cut);
+    }
+    cuts.push(hay.len());
+    let numbered = ctx.search.line_numbers;
+    let results: Vec<io::Result<Part>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..parts)
+            .map(|k| {
+                let (start, end) = (cuts[k], cuts[k + 1]);
+                scope.spawn(move || -> io::Result<Part> {
+                    let first_line =
+                        if numbered { 1 + search::count_newlines(&hay[..start]) } else { 1 };
+                    let mut part = Part::default();
+                    let mut local = PrintState::default();
+                    let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
+                    if ctx.printer.json {
+                        let mut p =
+                            JsonPrinter::new(&ctx.printer, name, &mut part.stdout, &mut local);
+                        part.summary =
+                            searcher.search_part(hay, start, end, first_line, false, &mut p)?;
+                        part.rule_hits = p.rule_hits;
+                    } else {
+                        let mut p = FilePrinter::new(
+                            &ctx.printer,
+                            name.as_bytes(),
+                            &mut part.stdout,
+                            &mut local,
+                        );
+                        part.summary =
+                            searcher.search_part(hay, start, end, first_line, false, &mut p)?;
+                        part.messages = std::mem::take(&mut p.messages);
+                        part.rule_hits = p.rule_hits;
+                    }
+                    Ok(part)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("worker panicked"))))
+            .collect()
+    });
+    let mut total = search::Summary::default();
+    for result in results {
+        let part = result?;
+        out.write_all(&part.stdout)?;
+        outcome.messages.extend(part.messages);
+        total.selected += part.summary.selected;
+        if outcome.rule_hits.len() < part.rule_hits.len() {
+            outcome.rule_hits.resize(part.rule_hits.len(), 0);
+        }
+        for (t, h) in outcome.rule_hits.iter_mut().zip(&part.rule_hits) {
+            *t += h;
+        }
+        if part.summary.binary_match {
+            total.binary_match = true;
+            break;
+        }
+    }
+    outcome.selected = total.selected;
+    if ctx.printer.json {
+        JsonPrinter::new(&ctx.printer, name, out, state).finish(&total)
+    } else {
+        FilePrinter::new(&ctx.printer, name.as_bytes(), out, state).finish(&total)
+    }
 }
 
 /// What the whole search found.
