@@ -7,7 +7,10 @@
 //! Equality is syntactic (same tree after those normalisations), not
 //! logical equivalence.
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// Index of an atom in the [`super::AtomTable`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,8 +67,15 @@ impl Formula {
     /// `is_and` selects AND (identity true, absorbing false) or OR.
     fn join(xs: impl IntoIterator<Item = Formula>, is_and: bool) -> Formula {
         let mut out: Vec<Formula> = Vec::new();
-        let push = |x: Formula, out: &mut Vec<Formula>| {
-            if !out.contains(&x) {
+        // Duplicates are found by hash (rules may hold a million values):
+        // positions in `out` by hash of the operand.
+        let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut push = |x: Formula, out: &mut Vec<Formula>| {
+            let mut h = DefaultHasher::new();
+            x.hash(&mut h);
+            let slots = seen.entry(h.finish()).or_default();
+            if !slots.iter().any(|&i| out[i] == x) {
+                slots.push(out.len());
                 out.push(x);
             }
         };
@@ -141,21 +151,19 @@ impl Formula {
         }
     }
 
-    /// Every atom the formula mentions, each once, in first-use order.
+    /// Every atom the formula mentions, each once, ascending.
     pub fn atoms(&self) -> Vec<AtomId> {
         let mut out = Vec::new();
         self.collect_atoms(&mut out);
+        out.sort_unstable();
+        out.dedup();
         out
     }
 
     fn collect_atoms(&self, out: &mut Vec<AtomId>) {
         match self {
             Formula::Const(_) => {}
-            Formula::Atom(a) => {
-                if !out.contains(a) {
-                    out.push(*a)
-                }
-            }
+            Formula::Atom(a) => out.push(*a),
             Formula::Not(x) => x.collect_atoms(out),
             Formula::And(xs) | Formula::Or(xs) => xs.iter().for_each(|x| x.collect_atoms(out)),
         }
