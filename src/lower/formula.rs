@@ -221,6 +221,18 @@ mod tests {
     }
 
     #[test]
+    fn huge_operand_lists_stay_linear() {
+        // Quadratic deduplication would take hours here.
+        let xs = (0..400_000u32).map(|i| a(i % 200_000));
+        match Formula::or(xs) {
+            Formula::Or(ops) => assert_eq!(ops.len(), 200_000),
+            f => panic!("not an OR: {f}"),
+        }
+        let f = Formula::and((0..200_000u32).map(a));
+        assert_eq!(f.atoms().len(), 200_000);
+    }
+
+    #[test]
     fn decided_is_one_sided() {
         let f = Formula::and([a(0), Formula::not(a(1))]);
         let seen = |ids: &'static [u32]| move |x: AtomId| ids.contains(&x.0);
