@@ -35,8 +35,8 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use bstr::ByteSlice;
-use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
 
+use crate::lower::atom::orbit;
 use crate::lower::{Atom, AtomId, AtomKind, Piece};
 use crate::oracle::Oracle;
 
@@ -117,13 +117,6 @@ pub(crate) enum Scan {
     /// The line holds a character the automaton cannot fold: decide it
     /// on the exact path.
     NeedsExact,
-}
-
-/// All characters equal to `c` under Unicode simple case folding.
-fn orbit(c: char) -> Vec<char> {
-    let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
-    class.case_fold_simple();
-    class.iter().flat_map(|r| r.start()..=r.end()).collect()
 }
 
 /// The literal pieces of a text atom's alternatives, or `None` when the

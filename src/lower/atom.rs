@@ -161,7 +161,7 @@ fn push_piece(re: &mut String, piece: &Piece) {
 }
 
 /// All characters equal to `c` under Unicode simple case folding.
-fn orbit(c: char) -> Vec<char> {
+pub(crate) fn orbit(c: char) -> Vec<char> {
     let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
     class.case_fold_simple();
     class.iter().flat_map(|r| r.start()..=r.end()).collect()

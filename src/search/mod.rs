@@ -233,7 +233,7 @@ impl<'p> Searcher<'p> {
             };
             if block_end > search_from {
                 if st.done {
-                    self.after_only(&mut st, &buf[..block_end], base, search_from, sink)?;
+                    self.flush_after(&mut st, &buf[..block_end], base, block_end, sink)?;
                 } else {
                     self.block(&mut st, &buf[..block_end], base, search_from, sink)?;
                 }
@@ -340,18 +340,6 @@ impl<'p> Searcher<'p> {
             self.line_number(st, block, base, end);
         }
         Ok(())
-    }
-
-    /// With the search over, prints what remains of the after-context.
-    fn after_only(
-        &mut self,
-        st: &mut State,
-        block: &[u8],
-        base: u64,
-        _from: usize,
-        sink: &mut dyn Sink,
-    ) -> io::Result<()> {
-        self.flush_after(st, block, base, block.len(), sink)
     }
 
     fn selected(
