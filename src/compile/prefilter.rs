@@ -40,13 +40,9 @@ impl Prefilter {
         let imp = match literals.as_slice() {
             [] => Imp::Never,
             [one] if !one.ascii_fold => Imp::One(memmem::Finder::new(&one.bytes).into_owned()),
-            lits if lits.len() <= 64 && lits.iter().all(|l| !l.ascii_fold) => {
-                match packed::Config::new()
-                    .match_kind(packed::MatchKind::LeftmostFirst)
-                    .builder()
-                    .extend(lits.iter().map(|l| &l.bytes))
-                    .build()
-                {
+            lits if lits.len() <= PACKED_MAX && lits.iter().all(|l| !l.ascii_fold) => {
+                let exact: Vec<Vec<u8>> = lits.iter().map(|l| l.bytes.clone()).collect();
+                match packed(&exact) {
                     Some(searcher) => Imp::Packed(searcher),
                     None => Imp::Many(
                         AhoCorasickBuilder::new()
@@ -56,15 +52,18 @@ impl Prefilter {
                     ),
                 }
             }
-            lits => {
-                let fold = lits.iter().any(|l| l.ascii_fold);
-                let ac = AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(fold)
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .build(lits.iter().map(|l| &l.bytes))
-                    .ok()?;
-                Imp::Many(ac)
-            }
+            lits => match fragments(lits).and_then(|f| packed(&f)) {
+                Some(searcher) => Imp::Packed(searcher),
+                None => {
+                    let fold = lits.iter().any(|l| l.ascii_fold);
+                    let ac = AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(fold)
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .build(lits.iter().map(|l| &l.bytes))
+                        .ok()?;
+                    Imp::Many(ac)
+                }
+            },
         };
         Some(Prefilter { imp, literals })
     }
@@ -87,6 +86,80 @@ impl Prefilter {
     pub fn literals(&self) -> &[Literal] {
         &self.literals
     }
+}
+
+/// Most patterns the packed (Teddy) searcher is given.
+const PACKED_MAX: usize = 64;
+
+fn packed(patterns: &[Vec<u8>]) -> Option<packed::Searcher> {
+    packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(patterns)
+        .build()
+}
+
+/// Exact patterns for the packed searcher that stand in for a set of
+/// (mostly case-folded) literals: from each literal one window of up to 3
+/// bytes, spelled in every ASCII case when the literal folds. Every
+/// occurrence of a literal contains an occurrence of one of them, so they
+/// cover whatever the literals cover (with more false positives, which the
+/// program's line check removes), and Teddy searches them with SIMD where
+/// a case-insensitive automaton would walk every byte. Windows are chosen
+/// to share spellings between literals and to avoid letters (each doubles
+/// the spellings) and common bytes. `None` past [`PACKED_MAX`] spellings.
+fn fragments(lits: &[Literal]) -> Option<Vec<Vec<u8>>> {
+    // Chosen windows: lower-cased when spelled in every case, exact
+    // otherwise.
+    let mut chosen: Vec<(Vec<u8>, bool)> = Vec::new();
+    let spellings = |w: &[u8], fold: bool| {
+        if fold {
+            1usize << w.iter().filter(|b| b.is_ascii_alphabetic()).count()
+        } else {
+            1
+        }
+    };
+    let has = |chosen: &[(Vec<u8>, bool)], w: &[u8], fold: bool| {
+        let lower = w.to_ascii_lowercase();
+        chosen.iter().any(|(c, f)| (*f && *c == lower) || (!fold && !*f && c.as_slice() == w))
+    };
+    for lit in lits {
+        let k = lit.bytes.len().min(3);
+        let (_, w) = lit
+            .bytes
+            .windows(k)
+            .map(|w| {
+                let new =
+                    if has(&chosen, w, lit.ascii_fold) { 0 } else { spellings(w, lit.ascii_fold) };
+                let common = w.iter().filter(|b| b.is_ascii_alphanumeric() || **b == b' ').count();
+                ((new, common), w)
+            })
+            .min_by_key(|(cost, _)| *cost)?;
+        if !has(&chosen, w, lit.ascii_fold) {
+            let key = if lit.ascii_fold { w.to_ascii_lowercase() } else { w.to_vec() };
+            chosen.push((key, lit.ascii_fold));
+        }
+        if chosen.iter().map(|(w, f)| spellings(w, *f)).sum::<usize>() > PACKED_MAX {
+            return None;
+        }
+    }
+    let mut out = Vec::new();
+    for (w, fold) in chosen {
+        let mut variants: Vec<Vec<u8>> = vec![Vec::new()];
+        for &b in &w {
+            let choices: Vec<u8> = if fold && b.is_ascii_alphabetic() {
+                vec![b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+            } else {
+                vec![b]
+            };
+            variants = variants
+                .iter()
+                .flat_map(|v| choices.iter().map(move |&c| [v.as_slice(), &[c]].concat()))
+                .collect();
+        }
+        out.extend(variants);
+    }
+    Some(out)
 }
 
 /// Rough chance that a literal starts at a random position of a log line:
@@ -137,5 +210,61 @@ pub fn cover(formula: &Formula, atoms: &[Atom]) -> Option<Vec<Literal>> {
             }
             Some(all)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(s: &str, fold: bool) -> Literal {
+        Literal { bytes: s.as_bytes().to_vec(), ascii_fold: fold }
+    }
+
+    #[test]
+    fn fragments_cover_every_spelling_of_every_literal() {
+        let lits = vec![
+            lit("wget http", true),
+            lit("chmod +x /tmp/", true),
+            lit(" /tmp/ns_sploit", true),
+            lit("5861", false),
+            lit("Ab", true),
+            lit("Q", false),
+        ];
+        let frags = fragments(&lits).unwrap();
+        assert!(frags.len() <= PACKED_MAX);
+        let pf = Prefilter::new(lits.clone()).unwrap();
+        for l in &lits {
+            for text in
+                [l.bytes.clone(), l.bytes.to_ascii_uppercase(), l.bytes.to_ascii_lowercase()]
+            {
+                if !l.ascii_fold && text != l.bytes {
+                    continue;
+                }
+                let hay = [b"xx ".as_slice(), &text, b" yy"].concat();
+                assert!(
+                    frags.iter().any(|f| hay.windows(f.len()).any(|w| w == f.as_slice())),
+                    "{:?}",
+                    l
+                );
+                assert!(
+                    pf.find(&hay, 0).is_some(),
+                    "{:?} in {:?}",
+                    l,
+                    String::from_utf8_lossy(&hay)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_spellings_fall_back() {
+        // Letters only: each literal's one window needs 8 spellings.
+        let lits: Vec<Literal> = ["abc", "def", "ghi", "jkl", "mno", "pqr", "stu", "vwx", "yza"]
+            .iter()
+            .map(|s| lit(s, true))
+            .collect();
+        assert!(fragments(&lits).is_none());
+        assert!(Prefilter::new(lits).is_some(), "Aho-Corasick takes over");
     }
 }
