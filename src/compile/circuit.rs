@@ -16,13 +16,20 @@
 //! gates the line never touched take their precomputed value on an
 //! atom-free line.
 
+use super::Rows;
 use crate::lower::{AtomId, Formula};
 
-const UNDECIDED: u8 = 0;
-const FALSE: u8 = 1;
-const TRUE: u8 = 2;
+/// Per-line gate state, packed in one `u32` so that deciding a gate costs
+/// one cache line: the decided value (top two bits), the touched flag, and
+/// for AND/OR the number of children decided the "neutral" way.
+const VALUE_SHIFT: u32 = 30;
+const UNDECIDED: u32 = 0;
+const FALSE: u32 = 1;
+const TRUE: u32 = 2;
+const TOUCHED: u32 = 1 << 29;
+const COUNT_MASK: u32 = TOUCHED - 1;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Gate {
     Leaf,
     Const(bool),
@@ -35,18 +42,18 @@ enum Gate {
 #[derive(Debug)]
 pub(crate) struct Circuit {
     gates: Vec<Gate>,
-    children: Vec<Vec<u32>>,
-    parents: Vec<Vec<u32>>,
+    children: Rows,
+    parents: Rows,
     /// Value of each gate on a line without any atom.
     empty: Vec<bool>,
     /// Leaf gate of each atom.
     leaf: Vec<u32>,
-    /// Root gate of each rule.
-    roots: Vec<u32>,
     /// For each gate, the rules whose root it is.
-    root_of: Vec<Vec<u32>>,
-    /// Rules true on an atom-free line.
-    empty_true: Vec<u32>,
+    root_of: Rows,
+    /// Number of rules true on an atom-free line.
+    empty_true: usize,
+    /// For each gate that is a root: how many of its rules are empty-true.
+    empty_true_at: Vec<u32>,
     /// Rules whose formula mentions an atom.
     rules_with_atoms: usize,
 }
@@ -54,10 +61,9 @@ pub(crate) struct Circuit {
 /// Per-thread, per-line state.
 #[derive(Debug, Default)]
 pub(crate) struct CircuitState {
-    value: Vec<u8>,
-    count: Vec<u32>,
+    /// Packed per-gate state (see [`VALUE_SHIFT`]).
+    gate: Vec<u32>,
     touched: Vec<u32>,
-    is_touched: Vec<bool>,
     /// Touched gates that are some rule's root.
     touched_roots: Vec<u32>,
     /// Rules decided so far on this line.
@@ -65,67 +71,39 @@ pub(crate) struct CircuitState {
     /// Empty-true rules whose root was touched on this line.
     touched_empty_true: usize,
     /// Scratch stacks, kept to avoid allocating per atom.
-    work: Vec<(u32, u8)>,
+    work: Vec<(u32, u32)>,
     walk: Vec<u32>,
 }
 
-impl Circuit {
-    /// Builds the circuit of the rules over `n_atoms` atoms.
-    pub(crate) fn new(n_atoms: usize, rules: &[Formula]) -> Circuit {
-        let mut c = Circuit {
-            gates: Vec::new(),
-            children: Vec::new(),
-            parents: Vec::new(),
-            empty: Vec::new(),
-            leaf: Vec::with_capacity(n_atoms),
-            roots: Vec::with_capacity(rules.len()),
-            root_of: Vec::new(),
-            empty_true: Vec::new(),
-            rules_with_atoms: 0,
-        };
-        for _ in 0..n_atoms {
-            let id = c.push(Gate::Leaf, Vec::new(), false);
-            c.leaf.push(id);
-        }
-        for (r, f) in rules.iter().enumerate() {
-            let root = c.add(f);
-            c.roots.push(root);
-            c.root_of[root as usize].push(r as u32);
-            if c.empty[root as usize] {
-                c.empty_true.push(r as u32);
-            }
-            if !f.atoms().is_empty() {
-                c.rules_with_atoms += 1;
-            }
-        }
-        c
-    }
+/// Builds the gate lists before they are packed into rows.
+struct Builder {
+    gates: Vec<Gate>,
+    children: Vec<Vec<u32>>,
+    empty: Vec<bool>,
+}
 
+impl Builder {
     fn push(&mut self, gate: Gate, children: Vec<u32>, empty: bool) -> u32 {
-        let id = self.gates.len() as u32;
-        for &ch in &children {
-            self.parents[ch as usize].push(id);
-        }
+        let id = u32::try_from(self.gates.len()).expect("fewer than 2^32 gates");
+        assert!(children.len() < COUNT_MASK as usize, "a gate with 2^29 children");
         self.gates.push(gate);
         self.children.push(children);
-        self.parents.push(Vec::new());
         self.empty.push(empty);
-        self.root_of.push(Vec::new());
         id
     }
 
-    fn add(&mut self, f: &Formula) -> u32 {
+    fn add(&mut self, leaf: &[u32], f: &Formula) -> u32 {
         match f {
-            Formula::Atom(a) => self.leaf[a.index()],
+            Formula::Atom(a) => leaf[a.index()],
             Formula::Const(b) => self.push(Gate::Const(*b), Vec::new(), *b),
             Formula::Not(x) => {
-                let ch = self.add(x);
+                let ch = self.add(leaf, x);
                 let empty = !self.empty[ch as usize];
                 self.push(Gate::Not, vec![ch], empty)
             }
             Formula::And(xs) | Formula::Or(xs) => {
                 let is_and = matches!(f, Formula::And(_));
-                let children: Vec<u32> = xs.iter().map(|x| self.add(x)).collect();
+                let children: Vec<u32> = xs.iter().map(|x| self.add(leaf, x)).collect();
                 let empty = if is_and {
                     children.iter().all(|&c| self.empty[c as usize])
                 } else {
@@ -135,15 +113,56 @@ impl Circuit {
             }
         }
     }
+}
+
+impl Circuit {
+    /// Builds the circuit of the rules over `n_atoms` atoms.
+    pub(crate) fn new(n_atoms: usize, rules: &[Formula]) -> Circuit {
+        let mut b = Builder { gates: Vec::new(), children: Vec::new(), empty: Vec::new() };
+        let leaf: Vec<u32> = (0..n_atoms).map(|_| b.push(Gate::Leaf, Vec::new(), false)).collect();
+        let roots: Vec<u32> = rules.iter().map(|f| b.add(&leaf, f)).collect();
+        let n = b.gates.len();
+        let mut parents = vec![Vec::new(); n];
+        for (g, children) in b.children.iter().enumerate() {
+            for &ch in children {
+                parents[ch as usize].push(g as u32);
+            }
+        }
+        let mut root_of = vec![Vec::new(); n];
+        let mut empty_true = 0;
+        let mut empty_true_at = vec![0; n];
+        let mut rules_with_atoms = 0;
+        for (r, (f, &root)) in rules.iter().zip(&roots).enumerate() {
+            root_of[root as usize].push(r as u32);
+            if b.empty[root as usize] {
+                empty_true += 1;
+                empty_true_at[root as usize] += 1;
+            }
+            if !f.atoms().is_empty() {
+                rules_with_atoms += 1;
+            }
+        }
+        Circuit {
+            gates: b.gates,
+            children: Rows::from_lists(&b.children),
+            parents: Rows::from_lists(&parents),
+            empty: b.empty,
+            leaf,
+            root_of: Rows::from_lists(&root_of),
+            empty_true,
+            empty_true_at,
+            rules_with_atoms,
+        }
+    }
 
     /// Fresh per-line state.
     pub(crate) fn state(&self) -> CircuitState {
-        CircuitState {
-            value: vec![UNDECIDED; self.gates.len()],
-            count: vec![0; self.gates.len()],
-            is_touched: vec![false; self.gates.len()],
-            ..CircuitState::default()
-        }
+        CircuitState { gate: vec![0; self.gates.len()], ..CircuitState::default() }
+    }
+
+    #[inline]
+    fn value(st: &CircuitState, g: u32) -> u32 {
+        st.gate[g as usize] >> VALUE_SHIFT
     }
 
     /// Marks `g` and all its ancestors touched: "this line holds an atom
@@ -152,20 +171,18 @@ impl Circuit {
         let mut stack = std::mem::take(&mut st.walk);
         stack.push(g);
         while let Some(g) = stack.pop() {
-            if st.is_touched[g as usize] {
+            let s = &mut st.gate[g as usize];
+            if *s & TOUCHED != 0 {
                 continue;
             }
-            st.is_touched[g as usize] = true;
+            *s |= TOUCHED;
             st.touched.push(g);
-            if !self.root_of[g as usize].is_empty() {
+            if !self.root_of.of(g).is_empty() {
                 st.touched_roots.push(g);
-                for &r in &self.root_of[g as usize] {
-                    if self.empty[self.roots[r as usize] as usize] {
-                        st.touched_empty_true += 1;
-                    }
-                }
+                st.touched_empty_true += self.empty_true_at[g as usize] as usize;
             }
-            stack.extend_from_slice(&self.parents[g as usize]);
+            stack
+                .extend(self.parents.of(g).iter().filter(|&&p| st.gate[p as usize] & TOUCHED == 0));
         }
         st.walk = stack;
     }
@@ -174,32 +191,35 @@ impl Circuit {
     /// rule became decided true.
     pub(crate) fn see(&self, st: &mut CircuitState, a: AtomId) -> bool {
         let leaf = self.leaf[a.index()];
-        if st.value[leaf as usize] != UNDECIDED {
+        if Self::value(st, leaf) != UNDECIDED {
             return false;
         }
         let mut any_true = false;
         let mut stack = std::mem::take(&mut st.work);
         stack.push((leaf, TRUE));
         while let Some((g, v)) = stack.pop() {
-            if st.value[g as usize] != UNDECIDED {
+            if Self::value(st, g) != UNDECIDED {
                 continue;
             }
-            self.touch(st, g);
-            st.value[g as usize] = v;
-            let rules = self.root_of[g as usize].len();
+            if st.gate[g as usize] & TOUCHED == 0 {
+                self.touch(st, g);
+            }
+            st.gate[g as usize] |= v << VALUE_SHIFT;
+            let rules = self.root_of.of(g).len();
             st.decided_rules += rules;
             any_true |= v == TRUE && rules > 0;
-            for &p in &self.parents[g as usize] {
-                if st.value[p as usize] != UNDECIDED {
+            for &p in self.parents.of(g) {
+                let ps = st.gate[p as usize];
+                if ps >> VALUE_SHIFT != UNDECIDED {
                     continue;
                 }
-                let n = self.children[p as usize].len() as u32;
                 let decided = match (self.gates[p as usize], v) {
                     (Gate::Not, v) => Some(if v == TRUE { FALSE } else { TRUE }),
                     (Gate::And, FALSE) | (Gate::Or, TRUE) => Some(v),
                     (Gate::And, _) | (Gate::Or, _) => {
-                        st.count[p as usize] += 1;
-                        (st.count[p as usize] == n).then_some(v)
+                        st.gate[p as usize] = ps + 1;
+                        let n = self.children.of(p).len() as u32;
+                        ((ps & COUNT_MASK) + 1 == n).then_some(v)
                     }
                     (Gate::Leaf | Gate::Const(_), _) => None,
                 };
@@ -219,15 +239,16 @@ impl Circuit {
 
     /// A gate's value at the end of the line (unseen atoms false).
     fn fin(&self, st: &CircuitState, g: u32) -> bool {
-        match st.value[g as usize] {
+        let s = st.gate[g as usize];
+        match s >> VALUE_SHIFT {
             TRUE => return true,
             FALSE => return false,
             _ => {}
         }
-        if !st.is_touched[g as usize] {
+        if s & TOUCHED == 0 {
             return self.empty[g as usize];
         }
-        let ch = &self.children[g as usize];
+        let ch = self.children.of(g);
         match self.gates[g as usize] {
             Gate::Leaf => false,
             Gate::Const(b) => b,
@@ -239,33 +260,13 @@ impl Circuit {
 
     /// True when some rule selects the line.
     pub(crate) fn any(&self, st: &CircuitState) -> bool {
-        st.touched_empty_true < self.empty_true.len()
-            || st.touched_roots.iter().any(|&g| self.fin(st, g))
-    }
-
-    /// The rules that select the line, ascending.
-    pub(crate) fn matching(&self, st: &CircuitState, out: &mut Vec<u32>) {
-        out.clear();
-        for &g in &st.touched_roots {
-            if self.fin(st, g) {
-                out.extend_from_slice(&self.root_of[g as usize]);
-            }
-        }
-        for &r in &self.empty_true {
-            if !st.is_touched[self.roots[r as usize] as usize] {
-                out.push(r);
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
+        st.touched_empty_true < self.empty_true || st.touched_roots.iter().any(|&g| self.fin(st, g))
     }
 
     /// Forgets the line.
     pub(crate) fn reset(&self, st: &mut CircuitState) {
         for g in st.touched.drain(..) {
-            st.value[g as usize] = UNDECIDED;
-            st.count[g as usize] = 0;
-            st.is_touched[g as usize] = false;
+            st.gate[g as usize] = 0;
         }
         st.touched_roots.clear();
         st.decided_rules = 0;

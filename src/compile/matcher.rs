@@ -26,10 +26,11 @@
 //!
 //! # Complex atoms
 //!
-//! Regex atoms, atoms with `?`, and atoms with too many variants are
-//! checked with their own (linear-time) regex on the lines where one of
-//! their cover literals (trigger patterns in the same automaton) occurs,
-//! or on every line when they have no cover.
+//! `?`s before the first piece or after the last are byte counts (see
+//! [`Plan`]). Regex atoms, atoms with a `?` between pieces, and atoms with
+//! too many variants are checked with their own (linear-time) regex on the
+//! lines where one of their cover literals (trigger patterns in the same
+//! automaton) occurs, or on every line when they have no cover.
 
 use std::collections::HashMap;
 
@@ -73,17 +74,35 @@ enum Use {
     Seq { seq: u32, k: u32 },
 }
 
-/// An alternative of an atom with two or more pieces.
+/// An alternative of an atom with two or more pieces, or with `?`s
+/// before or after its one piece.
 #[derive(Debug)]
 struct Seq {
     atom: AtomId,
     len: u32,
+    /// Bytes needed before the first piece and after the last.
+    lead: u32,
+    trail: u32,
 }
 
 /// An atom checked with its own regex (the oracle's).
 #[derive(Debug)]
 struct Complex {
     atom: AtomId,
+    /// No line shorter than this (in bytes) can match: such lines skip the
+    /// regex (`(.){200,}` is checked on every line of a rule set).
+    min_len: usize,
+}
+
+/// The fewest bytes any match of `atom` spans (0 when unknown).
+fn min_match_len(atom: &Atom) -> usize {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(&atom.to_regex())
+        .ok()
+        .and_then(|hir| hir.properties().minimum_len())
+        .unwrap_or(0)
 }
 
 /// The compiled matcher (immutable, shared).
@@ -119,11 +138,34 @@ pub(crate) enum Scan {
     NeedsExact,
 }
 
-/// The literal pieces of a text atom's alternatives, or `None` when the
-/// atom is complex.
-fn alternatives(pieces: &[Piece]) -> Option<Vec<Vec<Vec<u8>>>> {
+/// How a text atom is matched by the automaton: the literal pieces of each
+/// of its alternatives, plus how many bytes its leading and trailing `?`s
+/// need before the first piece and after the last.
+///
+/// A `?` is one character or one byte of 0x80-0xFF, so any `k` bytes of a
+/// line can be read as `k` of them: "`k` `?`s, then `E`" anywhere in a line
+/// is "an `E` that starts at byte `k` or later".
+struct Plan {
+    alternatives: Vec<Vec<Vec<u8>>>,
+    lead: u32,
+    trail: u32,
+}
+
+/// The plan of a text atom, or `None` when the atom is complex (a `?`
+/// between two pieces, or too many alternatives).
+fn plan(pieces: &[Piece]) -> Option<Plan> {
+    let is_edge = |p: &&Piece| matches!(p, Piece::AnyChar | Piece::AnyRun);
+    let count = |run: &[Piece]| run.iter().filter(|p| matches!(p, Piece::AnyChar)).count() as u32;
+    let lead = pieces.iter().take_while(is_edge).count();
+    let trail = pieces[lead..].iter().rev().take_while(is_edge).count();
+    let (lead_run, rest) = pieces.split_at(lead);
+    let (middle, trail_run) = rest.split_at(rest.len() - trail);
+    if middle.is_empty() {
+        // Only `?` and `*`: complex (the regex counts the characters).
+        return None;
+    }
     let mut alts: Vec<Vec<Vec<u8>>> = vec![vec![Vec::new()]];
-    for piece in pieces {
+    for piece in middle {
         match piece {
             Piece::Lit(b) => {
                 alts.iter_mut().for_each(|a| a.last_mut().unwrap().extend_from_slice(b))
@@ -150,8 +192,13 @@ fn alternatives(pieces: &[Piece]) -> Option<Vec<Vec<Vec<u8>>>> {
             Piece::AnyChar => return None,
         }
     }
-    // Pieces are non-empty: `*` runs are collapsed and never lead or trail.
-    alts.iter().all(|a| a.iter().all(|p| !p.is_empty())).then_some(alts)
+    // Pieces are non-empty: `*` runs are collapsed, and the middle starts
+    // and ends with a literal or a choice.
+    alts.iter().all(|a| a.iter().all(|p| !p.is_empty())).then_some(Plan {
+        alternatives: alts,
+        lead: count(lead_run),
+        trail: count(trail_run),
+    })
 }
 
 /// Spellings of a folded piece for an ASCII-insensitive automaton: each
@@ -219,10 +266,10 @@ impl LineMatcher {
         for (i, atom) in atoms.iter().enumerate() {
             let id = AtomId(i as u32);
             let plan = match &atom.kind {
-                AtomKind::Text(p) => alternatives(p).and_then(|alts| {
+                AtomKind::Text(p) => plan(p).and_then(|plan| {
                     // Spellings per piece, decided before anything is added.
                     let mut spelled = Vec::new();
-                    for alt in &alts {
+                    for alt in &plan.alternatives {
                         let mut row = Vec::new();
                         for piece in alt {
                             let s = if atom.fold_case {
@@ -234,13 +281,13 @@ impl LineMatcher {
                         }
                         spelled.push(row);
                     }
-                    Some((alts, spelled))
+                    Some((plan, spelled))
                 }),
                 AtomKind::Regex(_) => None,
             };
-            let Some((alts, spelled)) = plan else {
+            let Some((plan, spelled)) = plan else {
                 let c = complex.len() as u32;
-                complex.push(Complex { atom: id });
+                complex.push(Complex { atom: id, min_len: min_match_len(atom) });
                 match atom.cover() {
                     Some(lits) if !lits.is_empty() => {
                         for lit in lits {
@@ -253,13 +300,14 @@ impl LineMatcher {
                 }
                 continue;
             };
-            for (alt, row) in alts.iter().zip(spelled) {
+            let (lead, trail) = (plan.lead, plan.trail);
+            for (alt, row) in plan.alternatives.iter().zip(spelled) {
                 let use_of = |k: usize, seqs: &mut Vec<Seq>| -> Use {
-                    if alt.len() == 1 {
+                    if alt.len() == 1 && lead == 0 && trail == 0 {
                         Use::Atom(id)
                     } else {
                         if k == 0 {
-                            seqs.push(Seq { atom: id, len: alt.len() as u32 });
+                            seqs.push(Seq { atom: id, len: alt.len() as u32, lead, trail });
                         }
                         Use::Seq { seq: seqs.len() as u32 - 1, k: k as u32 }
                     }
@@ -378,14 +426,18 @@ impl LineMatcher {
                                 }
                                 Use::Seq { seq, k } => {
                                     let (next, from) = st.progress[seq as usize];
-                                    if next != k || s < from {
+                                    let q = &self.seqs[seq as usize];
+                                    if next != k
+                                        || s < from
+                                        || (k == 0 && s < q.lead as usize)
+                                        || (k + 1 == q.len && line.len() - e < q.trail as usize)
+                                    {
                                         continue;
                                     }
                                     if next == 0 {
                                         st.touched.push(seq);
                                     }
                                     st.progress[seq as usize] = (k + 1, e);
-                                    let q = &self.seqs[seq as usize];
                                     if k + 1 == q.len && seen(q.atom) {
                                         return Scan::Stopped;
                                     }
@@ -406,7 +458,10 @@ impl LineMatcher {
         let pending = std::mem::take(&mut st.pending);
         for &c in pending.iter().chain(&self.always) {
             let cx = &self.complex[c as usize];
-            if oracle.regex(cx.atom.index()).is_match(line) && seen(cx.atom) {
+            if line.len() >= cx.min_len
+                && oracle.regex(cx.atom.index()).is_match(line)
+                && seen(cx.atom)
+            {
                 st.pending = pending;
                 return Scan::Stopped;
             }

@@ -24,10 +24,12 @@
 //! case-fold, lines are decided by the [`Oracle`], which tests each atom on
 //! its own: slower, never wrong.
 
+mod attribute;
 mod circuit;
 mod matcher;
 pub mod prefilter;
 
+use attribute::{AttributionState, Attributor};
 use circuit::{Circuit, CircuitState};
 use matcher::{LineMatcher, LineState, Scan};
 
@@ -63,6 +65,36 @@ impl Default for Config {
     }
 }
 
+/// Adjacency lists in one flat array (compressed rows): the list of gate
+/// `g` is `items[start[g]..start[g + 1]]`.
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Rows {
+    pub(crate) fn from_lists(lists: &[Vec<u32>]) -> Rows {
+        let mut rows = Rows { start: Vec::with_capacity(lists.len() + 1), items: Vec::new() };
+        rows.start.push(0);
+        for list in lists {
+            rows.items.extend_from_slice(list);
+            rows.start.push(u32::try_from(rows.items.len()).expect("fewer than 2^32 edges"));
+        }
+        rows
+    }
+
+    #[inline]
+    pub(crate) fn of(&self, g: u32) -> &[u32] {
+        &self.items[self.start[g as usize] as usize..self.start[g as usize + 1] as usize]
+    }
+
+    /// Number of rows.
+    pub(crate) fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+}
+
 /// A compiled set of rules. Immutable and shareable across threads; each
 /// thread searches with its own [`Cache`].
 #[derive(Debug)]
@@ -70,6 +102,7 @@ pub struct Program {
     atoms: Vec<Atom>,
     rules: Vec<Formula>,
     circuit: Circuit,
+    attributor: Attributor,
     matcher: Option<LineMatcher>,
     oracle: Oracle,
     prefilter: Option<Prefilter>,
@@ -80,6 +113,7 @@ pub struct Program {
 pub struct Cache {
     line: Option<LineState>,
     circuit: CircuitState,
+    attribution: AttributionState,
 }
 
 /// Why a program could not be built.
@@ -112,6 +146,7 @@ impl Program {
             Engine::Auto => LineMatcher::new(atoms, config.automaton_size_limit),
         };
         let circuit = Circuit::new(atoms.len(), rules);
+        let attributor = Attributor::new(atoms, rules);
         let prefilter = if config.prefilter {
             let mut all = Vec::new();
             let mut ok = true;
@@ -133,6 +168,7 @@ impl Program {
             atoms: atoms.to_vec(),
             rules: rules.to_vec(),
             circuit,
+            attributor,
             matcher,
             oracle,
             prefilter,
@@ -141,7 +177,11 @@ impl Program {
 
     /// A fresh per-thread cache.
     pub fn create_cache(&self) -> Cache {
-        Cache { line: self.matcher.as_ref().map(LineMatcher::state), circuit: self.circuit.state() }
+        Cache {
+            line: self.matcher.as_ref().map(LineMatcher::state),
+            circuit: self.circuit.state(),
+            attribution: self.attributor.state(),
+        }
     }
 
     /// The atoms, indexed by [`AtomId`].
@@ -186,9 +226,29 @@ impl Program {
 
     /// The rules (indices in rule order) that select `line`, ascending.
     pub fn matching_rules(&self, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
-        self.scan(cache, line, false);
-        self.circuit.matching(&cache.circuit, out);
-        self.circuit.reset(&mut cache.circuit);
+        let attributor = &self.attributor;
+        let st = &mut cache.attribution;
+        attributor.begin(st);
+        if let Some(matcher) = &self.matcher {
+            let mut state = cache.line.take().expect("cache made by this program");
+            let scan = matcher.scan(line, &mut state, &self.oracle, &mut |a| {
+                attributor.see(st, a.0);
+                false
+            });
+            cache.line = Some(state);
+            if !matches!(scan, Scan::NeedsExact) {
+                attributor.finish(st, out);
+                return;
+            }
+            // A character the automaton cannot fold: the oracle decides.
+            attributor.begin(st);
+        }
+        for (i, m) in self.oracle.atoms_matching(line).into_iter().enumerate() {
+            if m {
+                attributor.see(st, i as u32);
+            }
+        }
+        attributor.finish(st, out);
     }
 
     /// The first line starting at or after `from` (which must be the start

@@ -164,7 +164,7 @@ fn fragments(lits: &[Literal]) -> Option<Vec<Vec<u8>>> {
 
 /// Rough chance that a literal starts at a random position of a log line:
 /// letters, digits and spaces are common, other bytes rarer.
-fn rarity(lit: &Literal) -> f64 {
+pub(crate) fn rarity(lit: &Literal) -> f64 {
     lit.bytes
         .iter()
         .take(8)

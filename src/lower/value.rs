@@ -238,7 +238,10 @@ fn ipv6_regex(addr: u128, len: u32) -> String {
         }
         hextets.push(hextet_regex(&digits));
     }
-    format!("(?i)(?:^|[^0-9a-f:])(?:{}){HEX}*:", hextets.join(":")).replace("(?:):", "(?:)")
+    // `:+` rather than `:` (the same lines): a regex that must end in a
+    // literal `:` makes the regex crate search backwards from every `:` of
+    // the line, which is slow on Windows event lines (20x here).
+    format!("(?i)(?:^|[^0-9a-f:])(?:{}){HEX}*:+", hextets.join(":")).replace("(?:):", "(?:)")
 }
 
 /// One hextet given the allowed values of its four digits, with leading

@@ -1,0 +1,207 @@
+//! Attribution with many rules: which rules select a line, decided once at
+//! the end of the line, for the rules that can hold on it.
+//!
+//! The incremental [`Circuit`](super::circuit) pays, for every atom seen,
+//! for every gate above it, so that it can stop a line as soon as one rule
+//! is decided. That is right for "does any rule select this line", and
+//! wrong for attribution over thousands of rules: common atoms (a space,
+//! `3`, `.exe`) sit under hundreds of rules each, a log line holds dozens
+//! of them, and every rule has to be decided anyway.
+//!
+//! So attribution records which atoms occur (a per-line stamp per atom),
+//! and evaluates at the end of the line only the rules one of whose
+//! *trigger atoms* occurred. A rule's triggers are a cover over atoms: a
+//! set of atoms one of which occurs on every line the rule selects (an OR
+//! needs a trigger from each branch, an AND from one child: the rarest by
+//! the prefilter's estimate, so common atoms trigger few rules). A rule
+//! without a cover (true on an atom-free line, e.g. `not filter`) is
+//! evaluated on every line.
+//!
+//! Invariant: a rule not evaluated on a line is false on it, because none
+//! of its triggers occurred. Formulas are stored flattened in pre-order
+//! with each node's subtree end, so evaluation short-circuits by jumping.
+
+use super::prefilter::rarity;
+use super::Rows;
+use crate::lower::{Atom, Formula};
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Atom(u32),
+    Const(bool),
+    Not,
+    And,
+    Or,
+}
+
+/// One node of a flattened formula: its operation and the index just past
+/// its subtree (its children follow it directly).
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    op: Op,
+    end: u32,
+}
+
+/// The compiled attribution tables (immutable, shared).
+#[derive(Debug)]
+pub(crate) struct Attributor {
+    nodes: Vec<Node>,
+    /// Index of each rule's formula in `nodes`.
+    roots: Vec<u32>,
+    /// For each atom, the rules it triggers.
+    triggers: Rows,
+    /// Rules without a cover: evaluated on every line.
+    always: Vec<u32>,
+}
+
+/// Per-thread, per-line state.
+#[derive(Debug, Default)]
+pub(crate) struct AttributionState {
+    /// The line number (mod 2^32, never 0) at which each atom was last seen.
+    atom_seen: Vec<u32>,
+    /// The line number at which each rule was last triggered.
+    rule_triggered: Vec<u32>,
+    line: u32,
+    candidates: Vec<u32>,
+}
+
+impl Attributor {
+    /// Builds the tables for `rules` over `atoms`.
+    pub(crate) fn new(atoms: &[Atom], rules: &[Formula]) -> Attributor {
+        let cost: Vec<f64> = atoms
+            .iter()
+            .map(|a| a.cover().map_or(1.0, |lits| lits.iter().map(rarity).sum::<f64>().min(1.0)))
+            .collect();
+        let mut nodes = Vec::new();
+        let mut roots = Vec::with_capacity(rules.len());
+        let mut triggered_by: Vec<Vec<u32>> = vec![Vec::new(); atoms.len()];
+        let mut always = Vec::new();
+        for (r, f) in rules.iter().enumerate() {
+            roots.push(u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes"));
+            flatten(f, &mut nodes);
+            match trigger_cover(f, &cost) {
+                Some((cover, _)) => {
+                    let mut cover = cover;
+                    cover.sort_unstable();
+                    cover.dedup();
+                    for a in cover {
+                        triggered_by[a as usize].push(r as u32);
+                    }
+                }
+                None => always.push(r as u32),
+            }
+        }
+        Attributor { nodes, roots, triggers: Rows::from_lists(&triggered_by), always }
+    }
+
+    /// Fresh per-thread state.
+    pub(crate) fn state(&self) -> AttributionState {
+        AttributionState {
+            atom_seen: vec![0; self.triggers.len()],
+            rule_triggered: vec![0; self.roots.len()],
+            line: 0,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Starts a new line.
+    pub(crate) fn begin(&self, st: &mut AttributionState) {
+        st.candidates.clear();
+        st.line = st.line.wrapping_add(1);
+        if st.line == 0 {
+            // The stamps wrapped: old stamps could look current.
+            st.atom_seen.fill(0);
+            st.rule_triggered.fill(0);
+            st.line = 1;
+        }
+    }
+
+    /// Records that atom `a` occurs on the line.
+    #[inline]
+    pub(crate) fn see(&self, st: &mut AttributionState, a: u32) {
+        if std::mem::replace(&mut st.atom_seen[a as usize], st.line) == st.line {
+            return;
+        }
+        for &r in self.triggers.of(a) {
+            if std::mem::replace(&mut st.rule_triggered[r as usize], st.line) != st.line {
+                st.candidates.push(r);
+            }
+        }
+    }
+
+    /// The rules that select the line, ascending.
+    pub(crate) fn finish(&self, st: &AttributionState, out: &mut Vec<u32>) {
+        out.clear();
+        for &r in st.candidates.iter().chain(&self.always) {
+            if self.eval(st, self.roots[r as usize] as usize) {
+                out.push(r);
+            }
+        }
+        out.sort_unstable();
+    }
+
+    fn eval(&self, st: &AttributionState, i: usize) -> bool {
+        let node = self.nodes[i];
+        let children = || {
+            let end = node.end as usize;
+            let mut c = i + 1;
+            std::iter::from_fn(move || {
+                (c < end).then(|| {
+                    let at = c;
+                    c = self.nodes[at].end as usize;
+                    at
+                })
+            })
+        };
+        match node.op {
+            Op::Atom(a) => st.atom_seen[a as usize] == st.line,
+            Op::Const(b) => b,
+            Op::Not => !self.eval(st, i + 1),
+            Op::And => children().all(|c| self.eval(st, c)),
+            Op::Or => children().any(|c| self.eval(st, c)),
+        }
+    }
+}
+
+/// Appends `f` in pre-order.
+fn flatten(f: &Formula, nodes: &mut Vec<Node>) {
+    let at = nodes.len();
+    let op = match f {
+        Formula::Atom(a) => Op::Atom(a.0),
+        Formula::Const(b) => Op::Const(*b),
+        Formula::Not(_) => Op::Not,
+        Formula::And(_) => Op::And,
+        Formula::Or(_) => Op::Or,
+    };
+    nodes.push(Node { op, end: 0 });
+    match f {
+        Formula::Not(x) => flatten(x, nodes),
+        Formula::And(xs) | Formula::Or(xs) => xs.iter().for_each(|x| flatten(x, nodes)),
+        Formula::Atom(_) | Formula::Const(_) => {}
+    }
+    nodes[at].end = u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes");
+}
+
+/// A cover of `f` over atoms and its estimated cost (the chance that a
+/// random line holds one of them); `None` when `f` can hold on a line
+/// without any particular atom.
+fn trigger_cover(f: &Formula, cost: &[f64]) -> Option<(Vec<u32>, f64)> {
+    match f {
+        Formula::Const(false) => Some((Vec::new(), 0.0)),
+        Formula::Const(true) | Formula::Not(_) => None,
+        Formula::Atom(a) => Some((vec![a.0], cost[a.index()])),
+        Formula::And(xs) => {
+            xs.iter().filter_map(|x| trigger_cover(x, cost)).min_by(|a, b| a.1.total_cmp(&b.1))
+        }
+        Formula::Or(xs) => {
+            let mut all = Vec::new();
+            let mut total = 0.0;
+            for x in xs {
+                let (c, k) = trigger_cover(x, cost)?;
+                all.extend(c);
+                total += k;
+            }
+            Some((all, total))
+        }
+    }
+}
