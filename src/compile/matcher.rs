@@ -34,7 +34,9 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::nfa::contiguous::NFA;
+use aho_corasick::{Anchored, MatchKind};
 use bstr::ByteSlice;
 
 use crate::lower::atom::orbit;
@@ -108,8 +110,14 @@ fn min_match_len(atom: &Atom) -> usize {
 /// The compiled matcher (immutable, shared).
 #[derive(Debug)]
 pub(crate) struct LineMatcher {
-    ac: AhoCorasick,
+    /// The automaton, walked byte by byte (the overlapping-search API costs
+    /// a call per match, and a Windows event line holds a thousand).
+    ac: NFA,
     roles: Vec<Vec<Role>>,
+    /// Patterns whose later occurrences on a line change nothing once one
+    /// has been handled (plain case-folded pieces of one-piece atoms, and
+    /// triggers).
+    once_per_line: Vec<bool>,
     pieces: Vec<PieceLit>,
     seqs: Vec<Seq>,
     complex: Vec<Complex>,
@@ -122,6 +130,10 @@ pub(crate) struct LineMatcher {
 pub(crate) struct LineState {
     /// For each sequence: next piece wanted and where it may start.
     progress: Vec<(u32, usize)>,
+    /// The line number (mod 2^32, never 0) at which each `once_per_line`
+    /// pattern was last handled.
+    handled: Vec<u32>,
+    line: u32,
     touched: Vec<u32>,
     pending: Vec<u32>,
     pending_set: Vec<bool>,
@@ -346,15 +358,29 @@ impl LineMatcher {
             patterns.push(b"\xFF\xFE\xFD never".to_vec());
             roles.push(Vec::new());
         }
-        let ac = AhoCorasickBuilder::new()
+        let ac = NFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .prefilter(false)
             .build(&patterns)
             .ok()?;
         if ac.memory_usage() > size_limit {
             return None;
         }
-        Some(LineMatcher { ac, roles, pieces, seqs, complex, always })
+        let once_per_line = roles
+            .iter()
+            .map(|rs| {
+                rs.iter().all(|r| match *r {
+                    Role::Trigger(_) => true,
+                    Role::Piece(pid) => {
+                        let piece = &pieces[pid as usize];
+                        !piece.exact && piece.uses.iter().all(|u| matches!(u, Use::Atom(_)))
+                    }
+                    Role::Special => false,
+                })
+            })
+            .collect();
+        Some(LineMatcher { ac, roles, once_per_line, pieces, seqs, complex, always })
     }
 
     /// Number of automaton patterns.
@@ -371,6 +397,8 @@ impl LineMatcher {
     pub(crate) fn state(&self) -> LineState {
         LineState {
             progress: vec![(0, 0); self.seqs.len()],
+            handled: vec![0; self.roles.len()],
+            line: 0,
             touched: Vec::new(),
             pending: Vec::new(),
             pending_set: vec![false; self.complex.len()],
@@ -397,6 +425,63 @@ impl LineMatcher {
         result
     }
 
+    /// Handles one occurrence `s..e` of `pattern`; `Some` ends the scan.
+    fn handle(
+        &self,
+        pattern: usize,
+        s: usize,
+        e: usize,
+        line: &[u8],
+        st: &mut LineState,
+        seen: &mut dyn FnMut(AtomId) -> bool,
+    ) -> Option<Scan> {
+        for &role in &self.roles[pattern] {
+            match role {
+                Role::Piece(pid) => {
+                    let piece = &self.pieces[pid as usize];
+                    if piece.exact && line[s..e] != piece.bytes[..] {
+                        continue;
+                    }
+                    for &u in &piece.uses {
+                        match u {
+                            Use::Atom(a) => {
+                                if seen(a) {
+                                    return Some(Scan::Stopped);
+                                }
+                            }
+                            Use::Seq { seq, k } => {
+                                let (next, from) = st.progress[seq as usize];
+                                let q = &self.seqs[seq as usize];
+                                if next != k
+                                    || s < from
+                                    || (k == 0 && s < q.lead as usize)
+                                    || (k + 1 == q.len && line.len() - e < q.trail as usize)
+                                {
+                                    continue;
+                                }
+                                if next == 0 {
+                                    st.touched.push(seq);
+                                }
+                                st.progress[seq as usize] = (k + 1, e);
+                                if k + 1 == q.len && seen(q.atom) {
+                                    return Some(Scan::Stopped);
+                                }
+                            }
+                        }
+                    }
+                }
+                Role::Trigger(c) => {
+                    if !st.pending_set[c as usize] {
+                        st.pending_set[c as usize] = true;
+                        st.pending.push(c);
+                    }
+                }
+                Role::Special => return Some(Scan::NeedsExact),
+            }
+        }
+        None
+    }
+
     fn scan_inner(
         &self,
         line: &[u8],
@@ -404,54 +489,30 @@ impl LineMatcher {
         oracle: &Oracle,
         seen: &mut dyn FnMut(AtomId) -> bool,
     ) -> Scan {
-        let input = Input::new(line);
-        let mut ov = aho_corasick::automaton::OverlappingState::start();
-        loop {
-            self.ac.find_overlapping(input.clone(), &mut ov);
-            let Some(m) = ov.get_match() else { break };
-            let (s, e) = (m.start(), m.end());
-            for &role in &self.roles[m.pattern().as_usize()] {
-                match role {
-                    Role::Piece(pid) => {
-                        let piece = &self.pieces[pid as usize];
-                        if piece.exact && line[s..e] != piece.bytes[..] {
-                            continue;
-                        }
-                        for &u in &piece.uses {
-                            match u {
-                                Use::Atom(a) => {
-                                    if seen(a) {
-                                        return Scan::Stopped;
-                                    }
-                                }
-                                Use::Seq { seq, k } => {
-                                    let (next, from) = st.progress[seq as usize];
-                                    let q = &self.seqs[seq as usize];
-                                    if next != k
-                                        || s < from
-                                        || (k == 0 && s < q.lead as usize)
-                                        || (k + 1 == q.len && line.len() - e < q.trail as usize)
-                                    {
-                                        continue;
-                                    }
-                                    if next == 0 {
-                                        st.touched.push(seq);
-                                    }
-                                    st.progress[seq as usize] = (k + 1, e);
-                                    if k + 1 == q.len && seen(q.atom) {
-                                        return Scan::Stopped;
-                                    }
-                                }
-                            }
-                        }
+        st.line = st.line.wrapping_add(1);
+        if st.line == 0 {
+            st.handled.fill(0);
+            st.line = 1;
+        }
+        let ac = &self.ac;
+        let mut sid = ac.start_state(Anchored::No).expect("unanchored searches are supported");
+        for (i, &byte) in line.iter().enumerate() {
+            sid = ac.next_state(Anchored::No, sid, byte);
+            if !ac.is_match(sid) {
+                continue;
+            }
+            let e = i + 1;
+            for k in 0..ac.match_len(sid) {
+                let pattern = ac.match_pattern(sid, k).as_usize();
+                if self.once_per_line[pattern] {
+                    if st.handled[pattern] == st.line {
+                        continue;
                     }
-                    Role::Trigger(c) => {
-                        if !st.pending_set[c as usize] {
-                            st.pending_set[c as usize] = true;
-                            st.pending.push(c);
-                        }
-                    }
-                    Role::Special => return Scan::NeedsExact,
+                    st.handled[pattern] = st.line;
+                }
+                let s = e - ac.pattern_len(ac.match_pattern(sid, k));
+                if let Some(stop) = self.handle(pattern, s, e, line, st, seen) {
+                    return stop;
                 }
             }
         }
