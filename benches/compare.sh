@@ -3,6 +3,7 @@
 # ugrep --bool on the same generated corpora (DESIGN.md section 4). See benches/README.md.
 #
 #   benches/compare.sh [--size-mib N] [--runs N] [--quick] [--timeout S] [--budget S] [--clock cpu|wall]
+#                      [--all-mib N] [--grep-mib N] [--linear-mib N] [--no-more]
 #
 # Exit status: 0 when every tool that finished agrees on the selected-line counts, 1 on a count mismatch
 # or a tool error, 2 on a setup failure. Scratch data (corpora, binaries, outputs, reports): /tmp/bench.
@@ -11,6 +12,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 usage: benches/compare.sh [--size-mib N] [--runs N] [--quick] [--timeout S] [--budget S] [--clock cpu|wall]
+                          [--all-mib N] [--grep-mib N] [--linear-mib N] [--no-more]
 
   --size-mib N   corpus size in MiB (default 1024)
   --quick        64 MiB corpora (same as --size-mib 64)
@@ -28,7 +30,7 @@ EOF
 die() { echo "compare.sh: $*" >&2; exit 2; }
 log() { echo "[compare.sh $(date +%H:%M:%S)] $*" >&2; }
 
-SIZE_MIB=1024 RUNS=5 TIMEOUT=300 BUDGET=60 CLOCK=cpu QUICK=0
+SIZE_MIB=1024 RUNS=5 TIMEOUT=300 BUDGET=60 CLOCK=cpu QUICK=0 ALL_MIB='' GREP_MIB=1 LINEAR_MIB='' MORE=1
 while (($#)); do
     case $1 in
         --size-mib) SIZE_MIB=${2:?--size-mib needs a value}; shift 2 ;;
@@ -37,11 +39,16 @@ while (($#)); do
         --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
         --budget) BUDGET=${2:?--budget needs a value}; shift 2 ;;
         --clock) CLOCK=${2:?--clock needs a value}; shift 2 ;;
+        --all-mib) ALL_MIB=${2:?--all-mib needs a value}; shift 2 ;;
+        --grep-mib) GREP_MIB=${2:?--grep-mib needs a value}; shift 2 ;;
+        --linear-mib) LINEAR_MIB=${2:?--linear-mib needs a value}; shift 2 ;;
+        --no-more) MORE=0; shift ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
 done
 ((QUICK)) && SIZE_MIB=64
+: "${ALL_MIB:=$( ((QUICK)) && echo 8 || echo 64)}" "${LINEAR_MIB:=$( ((QUICK)) && echo 4 || echo 25)}"
 [[ $SIZE_MIB =~ ^[0-9]+$ && $SIZE_MIB -gt 0 ]] || die "--size-mib must be a positive integer"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -gt 0 ]] || die "--runs must be a positive integer"
 [[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -gt 0 ]] || die "--timeout must be a positive integer"
@@ -49,6 +56,7 @@ done
 [[ $CLOCK == cpu || $CLOCK == wall ]] || die "--clock must be cpu or wall"
 
 INVOCATION="benches/compare.sh --size-mib $SIZE_MIB --runs $RUNS --timeout $TIMEOUT --budget $BUDGET --clock $CLOCK"
+((MORE)) && INVOCATION+=" --all-mib $ALL_MIB --grep-mib $GREP_MIB --linear-mib $LINEAR_MIB" || INVOCATION+=" --no-more"
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${SHARED:-$REPO/../shared}
 [[ -d $SHARED ]] || die "shared directory not found: $SHARED (set SHARED=...)"
@@ -78,8 +86,8 @@ if ((${#missing[@]})); then
 fi
 command -v cargo >/dev/null || die "cargo not found"
 
-log "building sigrep (cargo build --release)"
-(cd "$REPO" && cargo build --release >&2) || die "cargo build --release failed"
+log "building sigrep and its benchmark examples (cargo build --release --bins --examples)"
+(cd "$REPO" && cargo build --release --bins --examples >&2) || die "cargo build --release failed"
 TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 SIGREP=$TARGET_DIR/release/sigrep
@@ -465,5 +473,17 @@ if failures:
 EOF
 status=${PIPESTATUS[0]}
 set -e
+if ((MORE)); then
+    # Many rules, no cliff, compile times: three more sections of the same report.
+    more_runs=$((RUNS < 3 ? RUNS : 3))
+    if bash "$REPO/benches/more.sh" "$BENCH" "$RES" "$SHARED" "$SIGREP" "$TARGET_DIR/release/examples" \
+        "$more_runs" "$TIMEOUT" "$ALL_MIB" "$GREP_MIB" "$LINEAR_MIB" "$WIN" "$LNX"; then
+        more_status=0
+    else
+        more_status=1
+    fi
+    [[ -f $RES/more.md ]] && { echo; cat "$RES/more.md"; } | tee -a "$RES/report.md"
+    ((more_status)) && status=1
+fi
 log "report: $RES/report.md; total time $((SECONDS - START_S)) s"
 exit "$status"

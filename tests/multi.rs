@@ -1,6 +1,8 @@
 //! Many rules at once (`-f`): tagging, JSON, stats, metadata selection,
 //! broken rules among good ones, and exact attribution.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use sigrep::compile::Config;
 use sigrep::lower::Options;
 use sigrep::oracle::lines;
@@ -206,4 +208,92 @@ fn attribution_equals_single_rule_runs() {
         checked += 1;
     }
     assert!(checked >= 5990 && singles.len() >= 20, "{checked} lines, {} rules", singles.len());
+}
+
+/// The selected line numbers of `sigrep -n` output, by rule label (the
+/// `#N` of multi-document files dropped: a single-rule run of such a file
+/// selects the union).
+fn lines_by_label(stdout: &str) -> BTreeMap<String, BTreeSet<u64>> {
+    let mut by_label: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let mut fields = line.splitn(3, ':');
+        let number: u64 = fields.next().unwrap().parse().unwrap();
+        for label in fields.next().unwrap().split(',') {
+            let file = label.split('#').next().unwrap();
+            by_label.entry(file.to_string()).or_default().insert(number);
+        }
+    }
+    by_label
+}
+
+/// Through the CLI, on the generated benchmark corpora and a loghub sample:
+/// the lines `sigrep -f RULES` tags with a rule are exactly the lines that
+/// `sigrep RULE` selects, for a sample of SigmaHQ rules plus the benchmark
+/// rules.
+#[test]
+fn attribution_on_generated_corpora_equals_single_rule_runs() {
+    let test = "attribution_on_generated_corpora_equals_single_rule_runs";
+    let Some(shared) = shared_or_skip(test) else { return };
+    let dir = Dir::new();
+    let mut files = Vec::new();
+    let mut stack = vec![shared.join("sigma/rules")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else if p.extension().is_some_and(|x| x == "yml") {
+                files.push(p)
+            }
+        }
+    }
+    files.sort();
+    let mut sample: Vec<_> = files.iter().step_by(60).cloned().collect();
+    sample.push(shared.join("corpus/rules/wmi_persistence.yml"));
+    for name in [
+        "windows/process_creation/proc_creation_win_susp_crypto_mining_monero.yml",
+        "linux/builtin/lnx_shell_susp_commands.yml",
+    ] {
+        sample.push(shared.join("sigma/rules").join(name));
+    }
+    let mut stems = BTreeSet::new();
+    for path in &sample {
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        dir.create(&format!("rules/{stem}.yml"), std::fs::read(path).unwrap());
+        assert!(stems.insert(stem), "sample file stems are unique");
+    }
+    let generator = shared.join("corpus/gen_corpus.py");
+    for (kind, seed) in [("windows", "3"), ("linux", "4")] {
+        let out = dir.path().join(format!("{kind}.log"));
+        let run = std::process::Command::new("python3")
+            .arg(&generator)
+            .args(["--kind", kind, "--size-mib", "1", "--rate", "1e-2", "--seed", seed, "--out"])
+            .arg(&out)
+            .output()
+            .expect("python3 runs gen_corpus.py");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "gen_corpus.py --kind {kind}: {stderr}");
+    }
+    dir.create("loghub.log", std::fs::read(shared.join("corpus/loghub/Linux_2k.log")).unwrap());
+    let mut rule_hits = 0;
+    for corpus in ["windows.log", "linux.log", "loghub.log"] {
+        let all = dir.run(&["-n", "-f", "rules", corpus]);
+        assert!(all.code <= 1, "{corpus}: {}", all.stderr);
+        let tagged = lines_by_label(&all.stdout);
+        for stem in &stems {
+            let alone = dir.run(&["-n", &format!("rules/{stem}.yml"), corpus]);
+            assert!(alone.code <= 1, "{stem} on {corpus}: {}", alone.stderr);
+            let selected: BTreeSet<u64> = alone
+                .stdout
+                .lines()
+                .map(|l| l.split(':').next().unwrap().parse().unwrap())
+                .collect();
+            let empty = BTreeSet::new();
+            let got = tagged.get(stem).unwrap_or(&empty);
+            assert_eq!(got, &selected, "{stem} on {corpus}: tagged lines vs its own run");
+            rule_hits += selected.len();
+        }
+    }
+    // The generator injects about 1% matches of each benchmark rule.
+    assert!(rule_hits >= 100, "{rule_hits} rule hits: the sample is not exercised");
 }
