@@ -397,11 +397,19 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-/// Accepts a regex the automaton can run; the error names the construct.
+/// Accepts a regex the automaton can run; the error names the construct,
+/// or says the regex is too large (compiling it is bounded by the oracle's
+/// size limit, so this check is bounded in time and memory too).
 fn check_regex(re: &str) -> std::result::Result<(), String> {
     let mut parser = regex_syntax::ParserBuilder::new().utf8(false).nest_limit(100).build();
     match parser.parse(re) {
-        Ok(_) => Ok(()),
+        Ok(_) => match crate::oracle::compile_regex(re) {
+            Ok(_) => Ok(()),
+            Err(regex::Error::CompiledTooBig(limit)) => {
+                Err(format!("regex too large: its automaton would exceed {} MiB", limit >> 20))
+            }
+            Err(e) => Err(format!("regex not supported: {e}")),
+        },
         Err(regex_syntax::Error::Parse(e)) => Err(format!(
             "regex not supported: {} (at offset {} of '{re}')",
             e.kind(),
