@@ -257,6 +257,9 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut
             if addr < start || addr - start >= len {
                 continue;
             }
+            // Flag first: a thread that reads the zeros below must find
+            // the flag set when it checks.
+            slot.faulted.store(true, Ordering::SeqCst);
             let page = PAGE_SIZE.load(Ordering::Relaxed);
             let from = addr & !(page - 1);
             let end = (start + len).div_ceil(page) * page;
@@ -285,7 +288,6 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut
                 // SAFETY: _exit is async-signal-safe; we cannot go on.
                 unsafe { libc::_exit(2) };
             }
-            slot.faulted.store(true, Ordering::Release);
             return;
         }
     }
