@@ -25,17 +25,23 @@ pub struct Oracle {
     rules: Vec<Formula>,
 }
 
-/// Compiled regexes may use this much memory each.
-const REGEX_SIZE_LIMIT: usize = 256 << 20;
+/// Compiled regexes may use this much memory each. (Lowering holds `|re`
+/// values to a smaller bound, so that a regex too large fails fast and
+/// with its position in the rule.)
+pub(crate) const REGEX_SIZE_LIMIT: usize = 256 << 20;
 
 /// Value atoms whose regex is longer than this are compiled up front.
 const EAGER_LEN: usize = 4096;
 
+/// Compiles a regex as the oracle does, within `size_limit` bytes (at
+/// most [`REGEX_SIZE_LIMIT`]): compiling stops there, so time and memory
+/// stay bounded whatever the pattern.
+pub(crate) fn compile_regex(re: &str, size_limit: usize) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(re).size_limit(size_limit.min(REGEX_SIZE_LIMIT)).build()
+}
+
 fn compile(re: &str) -> Result<Regex, String> {
-    RegexBuilder::new(re)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| format!("cannot compile atom '{re}': {e}"))
+    compile_regex(re, REGEX_SIZE_LIMIT).map_err(|e| format!("cannot compile atom '{re}': {e}"))
 }
 
 impl Oracle {

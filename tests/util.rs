@@ -61,7 +61,20 @@ impl Dir {
 
     /// A sigrep command running in this directory with a clean environment.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigrep"));
+        self.command_via(&[])
+    }
+
+    /// Like [`Dir::command`], with sigrep run by a wrapper program, e.g.
+    /// `["setpriv", "--bounding-set", "-dac_override", "--"]`.
+    pub fn command_via(&self, wrapper: &[&str]) -> Command {
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(env!("CARGO_BIN_EXE_sigrep")),
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(env!("CARGO_BIN_EXE_sigrep"));
+                cmd
+            }
+        };
         cmd.current_dir(self.dir.path());
         cmd.env_clear();
         cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -92,7 +105,8 @@ impl Dir {
     }
 }
 
-fn finish(out: Output) -> Run {
+/// The output of a finished command.
+pub fn finish(out: Output) -> Run {
     Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stdout_bytes: out.stdout,
@@ -119,4 +133,14 @@ macro_rules! eqnice {
             );
         }
     }};
+}
+
+/// True when the tests run as root (who reads files whatever their mode):
+/// the owner of a file this process creates is then uid 0.
+pub fn running_as_root(dir: &Dir) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let probe = dir.create(".owner-probe", "");
+    let uid = std::fs::metadata(&probe).unwrap().uid();
+    std::fs::remove_file(probe).unwrap();
+    uid == 0
 }

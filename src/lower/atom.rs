@@ -161,7 +161,20 @@ fn push_piece(re: &mut String, piece: &Piece) {
 }
 
 /// All characters equal to `c` under Unicode simple case folding.
+///
+/// ASCII orbits are computed once: rules are mostly ASCII, and folding
+/// a one-character class per character dominated loading rules with
+/// hundreds of thousands of values.
 pub(crate) fn orbit(c: char) -> Vec<char> {
+    static ASCII: std::sync::OnceLock<Vec<Vec<char>>> = std::sync::OnceLock::new();
+    if c.is_ascii() {
+        let table = ASCII.get_or_init(|| (0..128u8).map(|b| fold_orbit(char::from(b))).collect());
+        return table[c as usize].clone();
+    }
+    fold_orbit(c)
+}
+
+fn fold_orbit(c: char) -> Vec<char> {
     let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
     class.case_fold_simple();
     class.iter().flat_map(|r| r.start()..=r.end()).collect()

@@ -397,11 +397,52 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-/// Accepts a regex the automaton can run; the error names the construct.
+/// A `|re` value may compile to at most this many bytes. Sigma regexes
+/// need a few KiB; the oracle's own bound (256 MiB) would let a hostile
+/// regex cost seconds and hundreds of MiB.
+pub const RE_SIZE_LIMIT: usize = 32 << 20;
+
+/// Regexes whose [`regex_units`] exceed this are refused without being
+/// compiled: about what compiles to [`RE_SIZE_LIMIT`] (one unit of
+/// `(?:a|b){1000}{1000}` takes ~90 bytes compiled). Compiling up to the
+/// byte bound takes over a second for some shapes (`\d{58612}`), which
+/// this gate keeps to a fraction.
+const RE_UNITS_LIMIT: u64 = 400_000;
+
+/// A cheap lower bound of a regex's compiled size: literal bytes and class
+/// ranges, multiplied out through repetitions. Recursion is bounded by
+/// the parser's nest limit.
+fn regex_units(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(lit) => lit.0.len() as u64,
+        HirKind::Class(Class::Unicode(c)) => c.ranges().len().max(1) as u64,
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len().max(1) as u64,
+        HirKind::Repetition(rep) => {
+            let copies = rep.max.map_or(u64::from(rep.min) + 1, u64::from).max(1);
+            regex_units(&rep.sub).saturating_mul(copies)
+        }
+        HirKind::Capture(cap) => regex_units(&cap.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().fold(0u64, |n, h| n.saturating_add(regex_units(h)))
+        }
+    }
+}
+
+/// Accepts a regex the automaton can run; the error names the construct,
+/// or says the regex is too large (past [`RE_SIZE_LIMIT`]).
 fn check_regex(re: &str) -> std::result::Result<(), String> {
+    let too_large =
+        || format!("regex too large: its automaton would exceed {} MiB", RE_SIZE_LIMIT >> 20);
     let mut parser = regex_syntax::ParserBuilder::new().utf8(false).nest_limit(100).build();
     match parser.parse(re) {
-        Ok(_) => Ok(()),
+        Ok(hir) if regex_units(&hir) > RE_UNITS_LIMIT => Err(too_large()),
+        Ok(_) => match crate::oracle::compile_regex(re, RE_SIZE_LIMIT) {
+            Ok(_) => Ok(()),
+            Err(regex::Error::CompiledTooBig(_)) => Err(too_large()),
+            Err(e) => Err(format!("regex not supported: {e}")),
+        },
         Err(regex_syntax::Error::Parse(e)) => Err(format!(
             "regex not supported: {} (at offset {} of '{re}')",
             e.kind(),
@@ -413,5 +454,31 @@ fn check_regex(re: &str) -> std::result::Result<(), String> {
             e.span().start.offset
         )),
         Err(e) => Err(format!("regex not supported: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_regexes_are_refused_before_compiling() {
+        // Found by fuzzing (rule_yaml): compiling this up to the oracle's
+        // bound took seconds. Refused now by the size estimate.
+        for re in [r"^start\d{58612}$", r"\w{1000}{1000}", "(?:a|b){1000}{1000}{100}"] {
+            let started = std::time::Instant::now();
+            let err = check_regex(re).unwrap_err();
+            assert!(err.starts_with("regex too large"), "{re}: {err}");
+            // Generous bound for a debug build on a loaded machine; the
+            // refusal itself takes microseconds.
+            assert!(started.elapsed().as_secs() < 5, "{re}");
+        }
+        // Ordinary Sigma regexes pass; counted repetition is multiplied out.
+        let units = |re: &str| {
+            regex_units(&regex_syntax::ParserBuilder::new().utf8(false).build().parse(re).unwrap())
+        };
+        assert!(check_regex(r"(?i)\\AppData\\Local\\Temp\\[a-z0-9]{8}\.exe$").is_ok());
+        assert_eq!(units("ab{3}"), 1 + 3);
+        assert_eq!(units("(?:ab|c){2,5}"), 3 * 5);
     }
 }

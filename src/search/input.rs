@@ -4,12 +4,12 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use memmap2::Mmap;
+use super::mmap::MappedFile;
 
 /// An input ready to search.
 pub enum SearchInput {
-    /// A regular file mapped into memory.
-    Mapped(Mmap),
+    /// A regular file mapped into memory, guarded against truncation.
+    Mapped(MappedFile),
     /// Anything read in chunks: stdin, pipes, special files, `--no-mmap`.
     Reader(Box<dyn Read + Send>),
 }
@@ -34,7 +34,8 @@ pub enum Opened {
 
 /// Opens a file for searching. Regular files with content are mapped when
 /// `mmap` is true; everything else is read (a `/proc` file reports size 0
-/// but has content, so size 0 is read too).
+/// but has content, so size 0 is read too). A map that cannot be guarded
+/// against truncation (see [`super::mmap`]) falls back to reading.
 ///
 /// # Errors
 /// The file cannot be opened or its metadata read.
@@ -45,14 +46,7 @@ pub fn open(path: &Path, mmap: bool) -> io::Result<Opened> {
         return Ok(Opened::Directory);
     }
     if mmap && meta.is_file() && meta.len() > 0 {
-        #[allow(unsafe_code)]
-        // SAFETY: the map is read-only and private to this process; the
-        // real risk is another process truncating the file while we read
-        // it (log rotation with copytruncate), which makes later reads of
-        // the vanished pages raise SIGBUS. The caller asked for mmap
-        // (the default for regular files; `--no-mmap` turns it off).
-        let map = unsafe { Mmap::map(&file) };
-        if let Ok(map) = map {
+        if let Ok(Some(map)) = MappedFile::map(&file, &path.display().to_string()) {
             return Ok(Opened::Input(SearchInput::Mapped(map)));
         }
     }

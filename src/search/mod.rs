@@ -18,13 +18,21 @@
 //! [`Sink::binary_match`] instead and the input ends there (lines printed
 //! before stay printed), like GNU grep. Counting and listing modes search
 //! binary inputs as text, as GNU grep does.
+//!
+//! # Hostile inputs
+//! No line is ever dropped or split: the read path grows its buffer to
+//! hold the longest line, and a mapped file is one block. A mapped file
+//! truncated while searched is an error for that file, never a crash nor
+//! zeros in the output (see [`mmap`]).
 
 mod input;
+pub mod mmap;
 pub mod walk;
 
 use std::io::{self, Read};
 
 pub use input::{open, Opened, SearchInput};
+pub use mmap::MappedFile;
 
 use crate::compile::{Cache, Program};
 
@@ -156,9 +164,41 @@ impl<'p> Searcher<'p> {
     /// Read errors, and errors the sink returns (writing output).
     pub fn search(&mut self, input: &mut SearchInput, sink: &mut dyn Sink) -> io::Result<Summary> {
         match input {
-            SearchInput::Mapped(map) => self.search_slice(map, sink),
+            SearchInput::Mapped(map) => self.search_mapped(map, sink),
             SearchInput::Reader(r) => self.search_reader(r.as_mut(), sink),
         }
+    }
+
+    /// Searches a mapped file; fails if it shrank while searched, and
+    /// then reports no line read after the fault (see [`mmap`]).
+    ///
+    /// # Errors
+    /// The file shrank, or the sink failed.
+    pub fn search_mapped(&mut self, map: &MappedFile, sink: &mut dyn Sink) -> io::Result<Summary> {
+        let mut checked = CheckedSink::new(map, sink);
+        let summary = self.search_slice(map, &mut checked)?;
+        map.check()?;
+        Ok(summary)
+    }
+
+    /// [`Searcher::search_part`] over a mapped file, checked as
+    /// [`Searcher::search_mapped`] is.
+    ///
+    /// # Errors
+    /// The file shrank, or the sink failed.
+    pub fn search_mapped_part(
+        &mut self,
+        map: &MappedFile,
+        start: usize,
+        end: usize,
+        first_line: u64,
+        binary: bool,
+        sink: &mut dyn Sink,
+    ) -> io::Result<Summary> {
+        let mut checked = CheckedSink::new(map, sink);
+        let summary = self.search_part(map, start, end, first_line, binary, &mut checked)?;
+        map.check()?;
+        Ok(summary)
     }
 
     /// Searches a whole input held in memory.
@@ -431,6 +471,51 @@ impl<'p> Searcher<'p> {
     }
 }
 
+/// A sink in front of another that passes on only lines read while their
+/// map was whole.
+///
+/// Each line is first copied out of the map: if its pages vanished, the
+/// copy faults, the `SIGBUS` handler flags the map, and the check after the
+/// copy fails. A line that passes the check was copied from the file's
+/// real bytes, whatever happens to the file afterwards.
+struct CheckedSink<'a> {
+    map: &'a MappedFile,
+    inner: &'a mut dyn Sink,
+    copy: Vec<u8>,
+}
+
+impl<'a> CheckedSink<'a> {
+    fn new(map: &'a MappedFile, inner: &'a mut dyn Sink) -> CheckedSink<'a> {
+        CheckedSink { map, inner, copy: Vec::new() }
+    }
+}
+
+impl Sink for CheckedSink<'_> {
+    fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
+        self.copy.clear();
+        self.copy.extend_from_slice(line.bytes);
+        self.map.check()?;
+        self.inner.selected(&Line { bytes: &self.copy, ..*line })
+    }
+
+    fn context(&mut self, line: &Line<'_>) -> io::Result<()> {
+        self.copy.clear();
+        self.copy.extend_from_slice(line.bytes);
+        self.map.check()?;
+        self.inner.context(&Line { bytes: &self.copy, ..*line })
+    }
+
+    fn context_break(&mut self) -> io::Result<()> {
+        self.map.check()?;
+        self.inner.context_break()
+    }
+
+    fn binary_match(&mut self) -> io::Result<()> {
+        self.map.check()?;
+        self.inner.binary_match()
+    }
+}
+
 /// The lines (start, end without LF) that start in `block[from..to]`.
 fn lines_in(block: &[u8], from: usize, to: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut p = from;
@@ -462,5 +547,128 @@ fn read_some(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::Config;
+    use crate::lower::Options;
+    use crate::ruleset::RuleSet;
+    use std::io::Write;
+
+    /// Collects selected lines; truncates `file` to `to` bytes when the
+    /// first line arrives, as `logrotate copytruncate` would mid-search.
+    struct Truncating<'f> {
+        file: &'f std::fs::File,
+        to: u64,
+        lines: Vec<Vec<u8>>,
+    }
+
+    impl Sink for Truncating<'_> {
+        fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
+            if self.lines.is_empty() {
+                self.file.set_len(self.to)?;
+            }
+            self.lines.push(line.bytes.to_vec());
+            Ok(())
+        }
+        fn context(&mut self, _: &Line<'_>) -> io::Result<()> {
+            Ok(())
+        }
+        fn context_break(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn binary_match(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn needle_program(invert: bool) -> (Program, SearchConfig) {
+        let mut set = RuleSet::new(Options::default());
+        set.add("r.yml", "title: t\ndetection:\n  k: ['needle']\n  condition: k\n").unwrap();
+        let program = set.compile(&Config::default()).unwrap();
+        (program, SearchConfig { invert, ..SearchConfig::default() })
+    }
+
+    /// A mapped file of numbered `needle` lines, 1 MiB or so.
+    fn mapped_log() -> (tempfile::NamedTempFile, MappedFile) {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        for i in 0..50_000 {
+            writeln!(file, "needle line {i:08}").unwrap();
+        }
+        file.flush().unwrap();
+        let Ok(Opened::Input(SearchInput::Mapped(map))) = open(file.path(), true) else {
+            panic!("not mapped")
+        };
+        (file, map)
+    }
+
+    /// Every line handed on is a real line of the file, in order.
+    fn assert_real_lines(lines: &[Vec<u8>]) {
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(line, format!("needle line {i:08}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn file_truncated_while_mapped_is_an_error_without_zeros() {
+        for to in [0, 4096 * 3] {
+            let (program, config) = needle_program(false);
+            let (file, map) = mapped_log();
+            let mut sink = Truncating { file: file.as_file(), to, lines: Vec::new() };
+            let err = Searcher::new(&program, config).search_mapped(&map, &mut sink).unwrap_err();
+            assert_eq!(err.to_string(), mmap::SHRANK_MESSAGE);
+            assert!(map.shrank());
+            assert!(!sink.lines.is_empty() && sink.lines.len() < 50_000);
+            assert_real_lines(&sink.lines);
+        }
+        // With -v the zeros form a line without the needle: it must not be
+        // handed on.
+        let (program, config) = needle_program(true);
+        let (file, map) = mapped_log();
+        file.as_file().set_len(0).unwrap();
+        let mut sink = Truncating { file: file.as_file(), to: 0, lines: Vec::new() };
+        let err = Searcher::new(&program, config).search_mapped(&map, &mut sink).unwrap_err();
+        assert_eq!(err.to_string(), mmap::SHRANK_MESSAGE);
+        assert!(sink.lines.is_empty());
+    }
+
+    #[test]
+    fn part_of_a_file_truncated_while_mapped_is_an_error() {
+        let (program, config) = needle_program(false);
+        let (file, map) = mapped_log();
+        let mut sink = Truncating { file: file.as_file(), to: 0, lines: Vec::new() };
+        let mut searcher = Searcher::new(&program, config);
+        let err = searcher.search_mapped_part(&map, 0, map.len() / 2, 1, false, &mut sink);
+        assert_eq!(err.unwrap_err().to_string(), mmap::SHRANK_MESSAGE);
+        assert_real_lines(&sink.lines);
+    }
+
+    #[test]
+    fn count_of_a_truncated_file_is_an_error() {
+        // Nothing is printed while counting; the check at the end fails.
+        let (program, config) = needle_program(false);
+        let (file, map) = mapped_log();
+        file.as_file().set_len(0).unwrap();
+        struct Count(u64);
+        impl Sink for Count {
+            fn selected(&mut self, _: &Line<'_>) -> io::Result<()> {
+                self.0 += 1;
+                Ok(())
+            }
+            fn context(&mut self, _: &Line<'_>) -> io::Result<()> {
+                Ok(())
+            }
+            fn context_break(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+            fn binary_match(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let err = Searcher::new(&program, config).search_mapped(&map, &mut Count(0));
+        assert_eq!(err.unwrap_err().to_string(), mmap::SHRANK_MESSAGE);
     }
 }

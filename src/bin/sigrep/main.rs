@@ -29,10 +29,17 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(Failure::BrokenPipe) => ExitCode::from(0),
         Err(Failure::Message(msg)) => {
-            eprintln!("sigrep: {msg}");
+            report(&msg);
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints `sigrep: MESSAGE` on stderr. A stderr that cannot be written
+/// (closed, full disk) loses the message but does not stop the program:
+/// the exit status still tells (`eprintln!` would panic instead).
+pub(crate) fn report(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "sigrep: {message}");
 }
 
 /// Why the run stopped early.
@@ -48,7 +55,7 @@ impl From<io::Error> for Failure {
         if e.kind() == io::ErrorKind::BrokenPipe {
             Failure::BrokenPipe
         } else {
-            Failure::Message(format!("write error: {e}"))
+            Failure::Message(format!("write error: {}", io_message(&e)))
         }
     }
 }
@@ -430,11 +437,12 @@ struct Part {
 fn search_split(
     ctx: &Ctx<'_>,
     name: &str,
-    hay: &[u8],
+    map: &search::MappedFile,
     state: &mut PrintState,
     out: &mut dyn Write,
     outcome: &mut Outcome,
 ) -> io::Result<()> {
+    let hay: &[u8] = map;
     let parts = ctx.split;
     let mut cuts = vec![0];
     for k in 1..parts {
@@ -457,8 +465,8 @@ fn search_split(
                     if ctx.printer.json {
                         let mut p =
                             JsonPrinter::new(&ctx.printer, name, &mut part.stdout, &mut local);
-                        part.summary =
-                            searcher.search_part(hay, start, end, first_line, false, &mut p)?;
+                        part.summary = searcher
+                            .search_mapped_part(map, start, end, first_line, false, &mut p)?;
                         part.rule_hits = p.rule_hits;
                     } else {
                         let mut p = FilePrinter::new(
@@ -467,8 +475,8 @@ fn search_split(
                             &mut part.stdout,
                             &mut local,
                         );
-                        part.summary =
-                            searcher.search_part(hay, start, end, first_line, false, &mut p)?;
+                        part.summary = searcher
+                            .search_mapped_part(map, start, end, first_line, false, &mut p)?;
                         part.messages = std::mem::take(&mut p.messages);
                         part.rule_hits = p.rule_hits;
                     }
@@ -549,7 +557,7 @@ fn search_all(
             if !o.messages.is_empty() {
                 out.flush()?;
                 for m in &o.messages {
-                    eprintln!("sigrep: {m}");
+                    report(m);
                 }
             }
             if ctx.printer.line_buffered {

@@ -8,7 +8,7 @@ use sigrep::ruleset::{RuleSelector, RuleSet};
 use sigrep::search::walk;
 
 use crate::args::Args;
-use crate::{io_message, Failure};
+use crate::{io_message, report, Failure};
 
 /// The loaded rules and what remains of the operands.
 pub struct Loaded {
@@ -60,7 +60,7 @@ pub fn load(args: &Args) -> Result<Loaded, Failure> {
             .map_err(Failure::Message)?;
         for r in set.rules() {
             for w in &r.warnings {
-                eprintln!("sigrep: {}: warning: {w}", r.source);
+                report(&format!("{}: warning: {w}", r.source));
             }
         }
         if set.rules().is_empty() {
@@ -84,7 +84,7 @@ pub fn load(args: &Args) -> Result<Loaded, Failure> {
                 match entry {
                     walk::Entry::File(p) => paths.push(p),
                     walk::Entry::Error(p, e) => {
-                        eprintln!("sigrep: {}: {}", p.display(), io_message(&e));
+                        report(&format!("{}: {}", p.display(), io_message(&e)));
                         error = true;
                     }
                 }
@@ -97,17 +97,17 @@ pub fn load(args: &Args) -> Result<Loaded, Failure> {
         let loaded = read_rule(path)
             .and_then(|text| set.add_selected(&path.display().to_string(), &text, &selector));
         if let Err(e) = loaded {
-            eprintln!("sigrep: {e}");
+            report(&e);
             error = true;
         }
     }
     let undecidable = set.rules().iter().filter(|r| !r.warnings.is_empty()).count();
     if undecidable > 0 {
-        eprintln!(
-            "sigrep: warning: {undecidable} of {} rules have parts a line cannot answer or \
+        report(&format!(
+            "warning: {undecidable} of {} rules have parts a line cannot answer or \
              aggregations; those parts are decided toward reporting (--explain lists them)",
             set.rules().len()
-        );
+        ));
     }
     if set.rules().is_empty() {
         return Err(Failure::Message("no rules to run".into()));
