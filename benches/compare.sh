@@ -3,7 +3,7 @@
 # ugrep --bool on the same generated corpora (DESIGN.md section 4). See benches/README.md.
 #
 #   benches/compare.sh [--size-mib N] [--runs N] [--quick] [--timeout S] [--budget S] [--clock cpu|wall]
-#                      [--all-mib N] [--grep-mib N] [--linear-mib N] [--no-more]
+#                      [--all-mib N] [--grep-kib N] [--linear-mib N] [--no-more]
 #
 # Exit status: 0 when every tool that finished agrees on the selected-line counts, 1 on a count mismatch
 # or a tool error, 2 on a setup failure. Scratch data (corpora, binaries, outputs, reports): /tmp/bench.
@@ -12,7 +12,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 usage: benches/compare.sh [--size-mib N] [--runs N] [--quick] [--timeout S] [--budget S] [--clock cpu|wall]
-                          [--all-mib N] [--grep-mib N] [--linear-mib N] [--no-more]
+                          [--all-mib N] [--grep-kib N] [--linear-mib N] [--no-more]
 
   --size-mib N   corpus size in MiB (default 1024)
   --quick        64 MiB corpora (same as --size-mib 64)
@@ -30,7 +30,7 @@ EOF
 die() { echo "compare.sh: $*" >&2; exit 2; }
 log() { echo "[compare.sh $(date +%H:%M:%S)] $*" >&2; }
 
-SIZE_MIB=1024 RUNS=5 TIMEOUT=300 BUDGET=60 CLOCK=cpu QUICK=0 ALL_MIB='' GREP_MIB=1 LINEAR_MIB='' MORE=1
+SIZE_MIB=1024 RUNS=5 TIMEOUT=300 BUDGET=60 CLOCK=cpu QUICK=0 ALL_MIB='' GREP_KIB=256 LINEAR_MIB='' MORE=1
 while (($#)); do
     case $1 in
         --size-mib) SIZE_MIB=${2:?--size-mib needs a value}; shift 2 ;;
@@ -40,7 +40,7 @@ while (($#)); do
         --budget) BUDGET=${2:?--budget needs a value}; shift 2 ;;
         --clock) CLOCK=${2:?--clock needs a value}; shift 2 ;;
         --all-mib) ALL_MIB=${2:?--all-mib needs a value}; shift 2 ;;
-        --grep-mib) GREP_MIB=${2:?--grep-mib needs a value}; shift 2 ;;
+        --grep-kib) GREP_KIB=${2:?--grep-kib needs a value}; shift 2 ;;
         --linear-mib) LINEAR_MIB=${2:?--linear-mib needs a value}; shift 2 ;;
         --no-more) MORE=0; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -56,7 +56,7 @@ done
 [[ $CLOCK == cpu || $CLOCK == wall ]] || die "--clock must be cpu or wall"
 
 INVOCATION="benches/compare.sh --size-mib $SIZE_MIB --runs $RUNS --timeout $TIMEOUT --budget $BUDGET --clock $CLOCK"
-((MORE)) && INVOCATION+=" --all-mib $ALL_MIB --grep-mib $GREP_MIB --linear-mib $LINEAR_MIB" || INVOCATION+=" --no-more"
+((MORE)) && INVOCATION+=" --all-mib $ALL_MIB --grep-kib $GREP_KIB --linear-mib $LINEAR_MIB" || INVOCATION+=" --no-more"
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${SHARED:-$REPO/../shared}
 [[ -d $SHARED ]] || die "shared directory not found: $SHARED (set SHARED=...)"
@@ -477,7 +477,7 @@ if ((MORE)); then
     # Many rules, no cliff, compile times: three more sections of the same report.
     more_runs=$((RUNS < 3 ? RUNS : 3))
     if bash "$REPO/benches/more.sh" "$BENCH" "$RES" "$SHARED" "$SIGREP" "$TARGET_DIR/release/examples" \
-        "$more_runs" "$TIMEOUT" "$ALL_MIB" "$GREP_MIB" "$LINEAR_MIB" "$WIN" "$LNX"; then
+        "$more_runs" "$TIMEOUT" "$ALL_MIB" "$GREP_KIB" "$LINEAR_MIB" "$WIN" "$LNX"; then
         more_status=0
     else
         more_status=1
