@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod engine;
 mod hostile;
+mod legacy;
 mod multi;
 mod sigmahq;
 mod vectors;

@@ -187,6 +187,12 @@ pub struct Args {
     #[arg(long = "explain")]
     pub explain: bool,
 
+    /// Print the regex the legacy `sigmac -t grep` backend emits for RULE
+    /// (the text inside `grep -P -i '...'`), one line per rule document,
+    /// and exit; where sigmac fails, print its reason and exit 2.
+    #[arg(long = "emit-pcre")]
+    pub emit_pcre: bool,
+
     /// Print help.
     #[arg(long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,

@@ -22,7 +22,7 @@ pub struct Loaded {
     pub error: bool,
 }
 
-fn read_rule(path: &Path) -> Result<String, String> {
+pub fn read_rule(path: &Path) -> Result<String, String> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {}", io_message(&e)))?;
     String::from_utf8(bytes).map_err(|_| format!("{shown}: the rule is not UTF-8 text"))

@@ -1,0 +1,204 @@
+//! Legacy mode against the measured oracle (`tests/data/legacy/`, copied
+//! from `../shared/oracle/`): `grep-backend-vectors.tsv` holds, for each
+//! vector case, the regex sigmac 0.23.1 emitted (or its error) and the
+//! lines GNU grep 3.8 selected with and without `-i`.
+//!
+//! * `--emit-pcre` must print exactly sigmac's regexes, and fail (exit 2,
+//!   naming sigmac's exit status and reason) where sigmac fails.
+//! * Every SigmaHQ rule (`../shared/sigma/rules`, when present):
+//!   `--emit-pcre` equals the `regex` column of
+//!   `../shared/oracle/sigmahq-rules-grep.tsv`, or fails where sigmac did.
+//!
+//! `SIGREP_TEST=name1,name2` runs only the named vector cases.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::util::{shared_or_skip, Dir};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/legacy")
+}
+
+/// Decodes a TSV field: `json:"..."` holds a JSON string literal (for
+/// fields with TAB, CR or LF, semantics §7); anything else is as written.
+pub fn tsv_field(field: &str) -> String {
+    let Some(lit) = field.strip_prefix("json:") else { return field.to_string() };
+    let inner = lit.strip_prefix('"').and_then(|s| s.strip_suffix('"')).expect("JSON string");
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next().expect("escape") {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let unit = u32::from_str_radix(&hex, 16).expect("\\u escape");
+                out.push(char::from_u32(unit).expect("no surrogates in the oracle"));
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// One row of `grep-backend-vectors.tsv`, by column name.
+pub struct VectorRow {
+    fields: BTreeMap<String, String>,
+}
+
+impl VectorRow {
+    /// A column, decoded.
+    pub fn get(&self, column: &str) -> String {
+        tsv_field(self.fields.get(column).unwrap_or_else(|| panic!("no column {column}")))
+    }
+}
+
+/// The rows of a TSV file with a header row.
+pub fn read_tsv(path: &Path) -> Vec<VectorRow> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let values: Vec<&str> = l.split('\t').collect();
+            assert_eq!(values.len(), header.len(), "{}: row width: {l}", path.display());
+            VectorRow {
+                fields: header
+                    .iter()
+                    .zip(values)
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The vector rows grouped by case, in file order.
+pub fn vector_cases() -> Vec<(String, Vec<VectorRow>)> {
+    let mut cases: Vec<(String, Vec<VectorRow>)> = Vec::new();
+    for row in read_tsv(&data_dir().join("grep-backend-vectors.tsv")) {
+        let case = row.get("case");
+        match cases.last_mut() {
+            Some((name, rows)) if *name == case => rows.push(row),
+            _ => cases.push((case, vec![row])),
+        }
+    }
+    cases
+}
+
+/// The case names of `SIGREP_TEST`, if set.
+pub fn wanted(name: &str) -> bool {
+    match std::env::var("SIGREP_TEST") {
+        Ok(v) => v.split(',').any(|n| n.trim() == name),
+        Err(_) => true,
+    }
+}
+
+/// The reason in sigmac's stderr line, without its prefix: what our
+/// message must contain.
+fn sigmac_reason(error: &str) -> Option<&str> {
+    let error = error.strip_prefix("ERROR: ")?;
+    if let Some((_, reason)) = error.split_once(".yml: ") {
+        return Some(reason.trim());
+    }
+    if let Some((_, reason)) = error.split_once(".yml):") {
+        return Some(reason.trim());
+    }
+    // A Python traceback's last line, e.g. `KeyError: 'cased'`.
+    Some(error.trim())
+}
+
+#[test]
+fn emit_pcre_every_vector() {
+    let dir = Dir::new();
+    let data = data_dir();
+    let (mut passed, mut total) = (0, 0);
+    let mut failures = Vec::new();
+    for (case, rows) in vector_cases() {
+        if !wanted(&case) {
+            continue;
+        }
+        total += 1;
+        let rule = data.join(format!("{case}.yml"));
+        let run = dir.run(&["--emit-pcre", rule.to_str().unwrap()]);
+        let first = rows[0].get("regex");
+        let sigmac_exit = rows[0].get("sigmac_exit");
+        let problem = if first == "NO-OUTPUT" {
+            (run.code != 0 || !run.stdout.is_empty()).then(|| "expected no output, exit 0".into())
+        } else if first.starts_with("ERROR: ") {
+            let reason = sigmac_reason(&first).unwrap_or("");
+            if run.code != 2 || !run.stdout.is_empty() {
+                Some("expected exit 2 and no output".to_string())
+            } else if !run.stderr.contains(&format!("(exit {sigmac_exit})")) {
+                Some(format!("the message does not name sigmac's exit {sigmac_exit}"))
+            } else if sigmac_exit != "3" && !run.stderr.contains(reason) {
+                Some(format!("the message does not name sigmac's reason {reason:?}"))
+            } else {
+                None
+            }
+        } else {
+            let expected: String = rows.iter().map(|r| r.get("regex") + "\n").collect();
+            (run.code != 0 || run.stdout != expected)
+                .then(|| format!("expected {expected:?} (exit 0)"))
+        };
+        match problem {
+            None => passed += 1,
+            Some(p) => failures.push(format!(
+                "{case}: {p}\n  got exit {}: {:?}\n  stderr: {}",
+                run.code, run.stdout, run.stderr
+            )),
+        }
+    }
+    eprintln!("legacy vectors, emitted regex: {passed} of {total} cases equal");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn emit_pcre_every_sigmahq_rule() {
+    let Some(shared) = shared_or_skip("emit_pcre_every_sigmahq_rule") else { return };
+    let rows = read_tsv(&shared.join("oracle/sigmahq-rules-grep.tsv"));
+    assert!(rows.len() >= 3000, "expected the SigmaHQ table, found {} rows", rows.len());
+    let dir = Dir::new();
+    let (mut equal, mut converted, mut failed_as_sigmac, mut failing) = (0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for row in &rows {
+        let path = shared.join("sigma").join(row.get("path"));
+        let run = dir.run(&["--emit-pcre", path.to_str().unwrap()]);
+        if row.get("conversion") == "ok" {
+            converted += 1;
+            if run.code == 0 && run.stdout == row.get("regex") + "\n" {
+                equal += 1;
+            } else {
+                failures.push(format!("{}: got exit {} {}", row.get("path"), run.code, run.stderr));
+            }
+        } else {
+            failing += 1;
+            if run.code == 2 && run.stderr.contains("sigmac fails") {
+                failed_as_sigmac += 1;
+            } else {
+                failures.push(format!(
+                    "{}: sigmac fails ({}), sigrep gave exit {}",
+                    row.get("path"),
+                    row.get("conversion"),
+                    run.code
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "SigmaHQ --emit-pcre: {equal} of {converted} converted rules equal; \
+         {failed_as_sigmac} of {failing} failing rules fail"
+    );
+    let shown: Vec<&String> = failures.iter().take(20).collect();
+    assert!(failures.is_empty(), "{} failures, e.g. {shown:#?}", failures.len());
+}
