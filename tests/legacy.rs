@@ -14,6 +14,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use sigrep::compile::Config;
+use sigrep::lower::Options;
+use sigrep::oracle::lines;
+use sigrep::ruleset::RuleSet;
+
 use crate::util::{shared_or_skip, Dir};
 
 fn data_dir() -> PathBuf {
@@ -201,4 +206,120 @@ fn emit_pcre_every_sigmahq_rule() {
     );
     let shown: Vec<&String> = failures.iter().take(20).collect();
     assert!(failures.is_empty(), "{} failures, e.g. {shown:#?}", failures.len());
+}
+
+/// Line numbers printed by `sigrep -n` (1-based), `-` for none.
+fn printed_lines(stdout: &[u8]) -> String {
+    let lines: Vec<String> = stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let end = l.iter().position(|&b| b == b':').unwrap_or(l.len());
+            String::from_utf8_lossy(&l[..end]).into_owned()
+        })
+        .collect();
+    if lines.is_empty() {
+        "-".into()
+    } else {
+        lines.join(",")
+    }
+}
+
+/// Lines (1-based) that rule `index` of `set` selects, through the
+/// compiled program, and the exit status grep would give.
+fn library_lines(set: &RuleSet, index: usize, log: &[u8]) -> (String, &'static str) {
+    let program = set.compile(&Config::default()).expect("compiles");
+    let mut cache = program.create_cache();
+    let mut selected = Vec::new();
+    let mut out = Vec::new();
+    for (n, line) in lines(log).enumerate() {
+        out.clear();
+        program.matching_rules(&mut cache, line, &mut out);
+        if out.contains(&(index as u32)) {
+            selected.push((n + 1).to_string());
+        }
+    }
+    if selected.is_empty() {
+        ("-".into(), "1")
+    } else {
+        (selected.join(","), "0")
+    }
+}
+
+/// Every vector row with a regex: the lines `--legacy` selects equal what
+/// `grep -P -i` printed, and without `-i` (`--no-ignore-case`) what
+/// `grep -P` printed, with grep's exit status and, for patterns PCRE2
+/// rejects, grep's message. Rows where grep hit its backtracking limit
+/// (an intended difference) or reported selected lines with invalid UTF-8
+/// as "binary file matches" (a documented one) are skipped and counted.
+#[test]
+fn legacy_lines_every_vector() {
+    let dir = Dir::new();
+    let data = data_dir();
+    let mut counts: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (case, rows) in vector_cases() {
+        let first = rows[0].get("regex");
+        if !wanted(&case) || first == "NO-OUTPUT" || first.starts_with("ERROR: ") {
+            continue;
+        }
+        let rule = data.join(format!("{case}.yml"));
+        let log = data.join(format!("{case}.log"));
+        let log_bytes = std::fs::read(&log).unwrap();
+        for row in &rows {
+            for (mode, column, flags) in
+                [("-i", "grep_P_i", &[][..]), ("no -i", "grep_P", &["--no-ignore-case"][..])]
+            {
+                let tally = counts.entry(mode).or_default();
+                let want_lines = row.get(&format!("{column}_lines"));
+                let want_exit = row.get(&format!("{column}_exit"));
+                let want_stderr = row.get(&format!("{column}_stderr"));
+                if want_stderr.contains("exceeded PCRE's backtracking limit") {
+                    tally[2] += 1;
+                    continue;
+                }
+                if want_stderr.contains("binary file matches") && !log_bytes.contains(&0) {
+                    tally[2] += 1;
+                    continue;
+                }
+                let (got_lines, got_exit, got_stderr) = if rows.len() == 1 {
+                    let mut args = vec!["--legacy", "-n"];
+                    args.extend_from_slice(flags);
+                    args.push(rule.to_str().unwrap());
+                    args.push(log.to_str().unwrap());
+                    let run = dir.run(&args);
+                    (printed_lines(&run.stdout_bytes), run.code.to_string(), run.stderr)
+                } else {
+                    // Several queries: rule N-1 of the file, by the library.
+                    let query: usize = row.get("query").parse().unwrap();
+                    let mut set = RuleSet::new(Options { ignore_case: flags.is_empty() });
+                    let text = std::fs::read_to_string(&rule).unwrap();
+                    set.add_legacy_selected("rule", &text, &Default::default()).unwrap();
+                    let (l, e) = library_lines(&set, query - 1, &log_bytes);
+                    (l, e.to_string(), String::new())
+                };
+                let grep_message = want_stderr.strip_prefix("grep: ").unwrap_or("");
+                let ok = got_lines == want_lines
+                    && got_exit == want_exit
+                    && (want_exit != "2" || got_stderr.contains(grep_message));
+                if ok {
+                    tally[0] += 1;
+                } else {
+                    tally[1] += 1;
+                    failures.push(format!(
+                        "{case} query {} ({mode}): want lines {want_lines} exit {want_exit} \
+                         {want_stderr}; got lines {got_lines} exit {got_exit} {got_stderr}",
+                        row.get("query")
+                    ));
+                }
+            }
+        }
+    }
+    for (mode, [pass, fail, skip]) in &counts {
+        eprintln!(
+            "legacy vectors, lines with {mode}: {pass} of {} rows equal, {skip} skipped",
+            pass + fail
+        );
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

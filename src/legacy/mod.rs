@@ -102,6 +102,53 @@ pub struct Query {
     pub tree: Tree,
     /// The regex grep receives, starting with `^`.
     pub regex: String,
+    /// The rule's metadata (title, id, level, status, tags, logsource),
+    /// read from the merged document.
+    pub meta: Meta,
+}
+
+/// Rule metadata, for output and rule selection.
+#[derive(Clone, Debug, Default)]
+pub struct Meta {
+    /// `title`.
+    pub title: String,
+    /// `id`.
+    pub id: Option<String>,
+    /// `level`.
+    pub level: Option<String>,
+    /// `status`.
+    pub status: Option<String>,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// `logsource` entries.
+    pub logsource: Vec<(String, String)>,
+}
+
+fn meta(doc: &PyNode) -> Meta {
+    let text = |key: &str| {
+        doc.get(key).and_then(|n| match &n.value {
+            Py::Null | Py::List(_) | Py::Dict(_) => None,
+            v => Some(v.py_str()),
+        })
+    };
+    let tags = match doc.get("tags").map(|n| &n.value) {
+        Some(Py::List(items)) => items.iter().map(|i| i.value.py_str()).collect(),
+        _ => Vec::new(),
+    };
+    let logsource = match doc.get("logsource").map(|n| &n.value) {
+        Some(Py::Dict(entries)) => {
+            entries.iter().map(|(k, v)| (k.value.py_str(), v.value.py_str())).collect()
+        }
+        _ => Vec::new(),
+    };
+    Meta {
+        title: text("title").unwrap_or_default(),
+        id: text("id"),
+        level: text("level"),
+        status: text("status"),
+        tags,
+        logsource,
+    }
 }
 
 /// Converts a rule file as `sigmac -t grep` does.
@@ -165,7 +212,7 @@ pub fn convert(text: &str) -> Result<Vec<Query>, SigmacError> {
     let mut queries = Vec::new();
     for (document, rule) in &rules {
         if let Some((tree, regex)) = convert_rule(rule)? {
-            queries.push(Query { document: *document, tree, regex });
+            queries.push(Query { document: *document, tree, regex, meta: meta(rule) });
         }
     }
     Ok(queries)
