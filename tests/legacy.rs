@@ -323,3 +323,60 @@ fn legacy_lines_every_vector() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// The documented differences, pinned: where grep gives up on a long line
+/// ("exceeded PCRE's backtracking limit", exit 2, rest unread) sigrep goes
+/// on; a line that is not valid UTF-8 is matched whole and printed (grep
+/// hides it behind "binary file matches").
+#[test]
+fn legacy_documented_differences() {
+    let dir = Dir::new();
+    let data = data_dir();
+    let run = |case: &str| {
+        let rule = data.join(format!("{case}.yml"));
+        let log = data.join(format!("{case}.log"));
+        dir.run(&["--legacy", "-n", rule.to_str().unwrap(), log.to_str().unwrap()])
+    };
+    // grep printed line 1, then gave up on line 2 and never read line 3.
+    let long = run("long_line_backtrack_limit");
+    assert_eq!((printed_lines(&long.stdout_bytes).as_str(), long.code), ("1,3", 0));
+    // grep printed 1 and 4, reported line 3 (`alpha` then an invalid byte)
+    // as "binary file matches", and could not match line 2 (`alpha` after
+    // an invalid byte).
+    let invalid = run("log_invalid_utf8");
+    assert_eq!((printed_lines(&invalid.stdout_bytes).as_str(), invalid.code), ("1,2,3,4", 0));
+}
+
+/// `--legacy` is all or nothing per file, names the file in PCRE's message
+/// and in sigmac's, and `--emit-pcre` prints one regex per document.
+#[test]
+fn legacy_errors_and_documents() {
+    let dir = Dir::new();
+    dir.create("log", "x\n");
+    dir.create(
+        "bad.yml",
+        "detection:\n  sel:\n    Image|endswith: '\\Temp\\x.exe'\n  condition: sel\n",
+    );
+    let run = dir.run(&["--legacy", "bad.yml", "log"]);
+    assert_eq!(run.code, 2);
+    eqnice!("sigrep: bad.yml: unrecognized character follows \\\n", run.stderr);
+    let emitted = dir.run(&["--emit-pcre", "bad.yml"]);
+    eqnice!("^.*\\Temp\\x\\.exe\n", emitted.stdout);
+    dir.create("split.yml", "detection:\n  sel: [a]\n  condition: original\n");
+    let run = dir.run(&["--legacy", "split.yml", "log"]);
+    assert_eq!(run.code, 2);
+    eqnice!(
+        "sigrep: split.yml:3:14: sigmac fails (exit 4): Sigma parse error: Unknown definition 'iginal'\n",
+        run.stderr
+    );
+    dir.create(
+        "two.yml",
+        "action: global\ndetection:\n  condition: sel\n---\ndetection:\n  sel: [alpha]\n---\n\
+         detection:\n  sel: [beta]\n",
+    );
+    let emitted = dir.run(&["--emit-pcre", "two.yml"]);
+    eqnice!("^alpha\n^beta\n", emitted.stdout);
+    dir.create("two.log", "alpha\nbeta\ngamma\n");
+    let run = dir.run(&["--legacy", "-c", "two.yml", "two.log"]);
+    eqnice!("2\n", run.stdout);
+}

@@ -139,7 +139,7 @@ impl<'a> Sigma<'a> {
         };
         let mut parts = key_text.split('|');
         let field = parts.next().unwrap_or_default().to_string();
-        let mut current = Modded::from_py(&value.value, self);
+        let mut current = Modded::from_py(&value.value);
         for name in parts {
             current = self.modify(current, name, key.pos)?;
         }
@@ -266,13 +266,10 @@ enum Modded {
 }
 
 impl Modded {
-    fn from_py(py: &Py, sigma: &Sigma<'_>) -> Modded {
+    fn from_py(py: &Py) -> Modded {
         match py {
             Py::List(items) => Modded::List(items.iter().map(|i| value_of(&i.value)).collect()),
-            other => {
-                let _ = sigma;
-                Modded::One(value_of(other))
-            }
+            other => Modded::One(value_of(other)),
         }
     }
 

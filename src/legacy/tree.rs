@@ -124,6 +124,7 @@ impl Tree {
             Tree::Keyword(value) => DedupeKey::Keyword(value.clone()),
             Tree::Sub(_) => return Err("NodeSubexpression"),
             Tree::Token(_) => return Err("SigmaConditionToken"),
+            // Emptied children are dropped before duplicates are looked for.
             Tree::Nothing => DedupeKey::Node(0),
         })
     }

@@ -107,9 +107,8 @@ fn after_dot_star(node: &Node) -> Option<Node> {
 
 impl Lowerer<'_> {
     fn at(&mut self, node: &Node, at: At) -> Result<Formula, PatternError> {
-        if node.is_regular() {
-            return Ok(self.regular(node, at));
-        }
+        // Structure first, even where a regex could run the node: that
+        // keeps values as separate (mostly literal) atoms.
         match node {
             Node::Alt(branches) => {
                 let parts: Result<Vec<_>, _> = branches.iter().map(|b| self.at(b, at)).collect();
@@ -139,13 +138,13 @@ impl Lowerer<'_> {
                     unsupported("a negative lookahead that does not start with '.*'")
                 }
             },
-            Node::Seq(items) => self.sequence(items, at),
-            Node::Repeat(..) => unsupported("a quantified lookaround"),
-            _ => unreachable!("only groups, sequences and alternations hold lookarounds"),
+            Node::Seq(items) => self.sequence(node, items, at),
+            n if n.is_regular() => Ok(self.regular(n, at)),
+            _ => unsupported("a quantified lookaround"),
         }
     }
 
-    fn sequence(&mut self, items: &[Node], at: At) -> Result<Formula, PatternError> {
+    fn sequence(&mut self, whole: &Node, items: &[Node], at: At) -> Result<Formula, PatternError> {
         let items: Vec<&Node> = items.iter().filter(|i| **i != Node::Empty).collect();
         match items.as_slice() {
             [] => return Ok(Formula::Const(true)),
@@ -187,6 +186,9 @@ impl Lowerer<'_> {
                 });
             }
             return Ok(Formula::and(parts));
+        }
+        if whole.is_regular() {
+            return Ok(self.regular(whole, at));
         }
         unsupported("a lookaround next to a value's text")
     }
@@ -246,4 +248,55 @@ fn text_pieces(node: &Node) -> Option<Vec<Piece>> {
         }
     }
     Some(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The formula with atoms written as their regex or text.
+    fn show(regex: &str) -> String {
+        let mut table = AtomTable::new();
+        let f = lower_regex(regex, true, &mut table).unwrap();
+        let mut out = f.to_string();
+        for (i, atom) in table.atoms().iter().enumerate().rev() {
+            out = out.replace(&format!("a{i}"), &format!("[{}]", atom.to_regex()));
+        }
+        out
+    }
+
+    #[test]
+    fn the_occ_fin_table() {
+        // A lone value is a prefix match.
+        assert_eq!(show("^cmd\\.exe"), "[(?i)\\A(?:cmd\\.exe)]");
+        // A NOT below the top is constant true...
+        assert_eq!(show("^(?:.*(?=.*alpha)(?=.*(?!.*(?:.*(?=.*gamma)))))"), "[(?i)alpha]");
+        // ...or false when its operand can match an empty tail.
+        assert_eq!(show("^(?:.*(?=.*alpha)(?=.*(?!.*(?:.*(?=.*.*)))))"), "false");
+        assert_eq!(
+            show("^(?:.*(?=.*alpha)(?=.*(?!.*(?:.*(?=.*\\b)))))"),
+            "[(?i)alpha] and not [(?i)(?:(?-u:\\b))\\z]"
+        );
+        // A top-level NOT is a real negation.
+        assert_eq!(show("^(?!.*(?:.*(?=.*gamma)))"), "not [(?i)gamma]");
+        // `Field: null`: at the top "does not start with", inside an AND true.
+        assert_eq!(show("^(?!Field)"), "not [(?i)\\A(?:Field)]");
+        assert_eq!(show("^(?:.*(?=.*alpha)(?=.*(?!Field)))"), "[(?i)alpha]");
+        // An empty list matches everything.
+        assert_eq!(show("^(?:)"), "true");
+    }
+
+    #[test]
+    fn leaky_values() {
+        // Sigma `a\|b`: the second branch of the top-level alternation is
+        // not anchored.
+        assert_eq!(show("^.*a\\\\|b.*"), "[(?i)a\\\\] or [(?i)b]");
+        // A trailing backslash in an OR escapes the `|`.
+        assert_eq!(show("^(?:.*C:\\|.*zzz)"), "[(?i)C:\\|(?-u:[^\\n])*zzz]");
+        // `\Q` quotes the rest of a lone value.
+        assert_eq!(show("^.*\\QuickLaunch.*"), "[(?i)uickLaunch\\.\\*]");
+        let mut table = AtomTable::new();
+        let err = lower_regex("^(?:.*(?=.*a\\\\|b)(?=.*c))", true, &mut table).unwrap_err();
+        assert!(matches!(err, PatternError::Unsupported(_)), "{err:?}");
+    }
 }
