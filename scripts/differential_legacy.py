@@ -204,6 +204,12 @@ def main() -> int:
                 notes.append(f"{row['path']}: grep rejects ({message}), sigrep exit "
                              f"{mine.returncode} {mine.stderr.decode()[:200]}")
             local["compared"] += 1
+        elif mine.returncode == 2:
+            # grep compiles the regex; sigrep must not refuse the rule.
+            local["compared"] += 1
+            local["different"] += 1
+            notes.append(f"{row['path']}: grep compiles the regex, sigrep says "
+                         f"{mine.stderr.decode()[:200]}")
         else:
             by_file = collections.defaultdict(list)
             for line in mine.stdout.split(b"\n"):

@@ -380,3 +380,37 @@ fn legacy_errors_and_documents() {
     let run = dir.run(&["--legacy", "-c", "two.yml", "two.log"]);
     eqnice!("2\n", run.stdout);
 }
+
+/// Every SigmaHQ rule sigmac converts loads with `--legacy`: it runs
+/// (exit 1 on an empty input) where PCRE2 compiles its regex, and fails
+/// with PCRE2's own message where grep did (`grep_P_compile` of the oracle
+/// table); no rule is refused.
+#[test]
+fn legacy_every_sigmahq_rule_compiles_as_pcre() {
+    let Some(shared) = shared_or_skip("legacy_every_sigmahq_rule_compiles_as_pcre") else {
+        return;
+    };
+    let rows = read_tsv(&shared.join("oracle/sigmahq-rules-grep.tsv"));
+    let dir = Dir::new();
+    dir.create("empty.log", "");
+    let (mut runs, mut rejected, mut total) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for row in rows.iter().filter(|r| r.get("conversion") == "ok") {
+        total += 1;
+        let path = shared.join("sigma").join(row.get("path"));
+        let run = dir.run(&["--legacy", path.to_str().unwrap(), "empty.log"]);
+        let want = row.get("grep_P_compile");
+        match want.strip_prefix("FAIL: ") {
+            None if run.code == 1 => runs += 1,
+            Some(message) if run.code == 2 && run.stderr.trim_end().ends_with(message) => {
+                rejected += 1
+            }
+            _ => failures.push(format!("{}: want {want}, got {}", row.get("path"), run.stderr)),
+        }
+    }
+    eprintln!(
+        "SigmaHQ --legacy: {runs} rules run, {rejected} rejected with PCRE's message, of {total}"
+    );
+    let shown: Vec<&String> = failures.iter().take(20).collect();
+    assert!(failures.is_empty(), "{} failures, e.g. {shown:#?}", failures.len());
+}

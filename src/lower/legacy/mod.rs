@@ -160,7 +160,10 @@ impl Lowerer<'_> {
         if *items[0] == Node::Look(Look::Start) {
             return match at {
                 At::Start | At::Any => self.at(&rest(1), At::Start),
-                At::End => unsupported("'^' that is not at the start of the pattern"),
+                // `^X` at the end: the line is empty and X matches there; a
+                // regex atom decides that when X is regular.
+                At::End if whole.is_regular() => Ok(self.regular(whole, at)),
+                At::End => unsupported("'^' before a lookaround, at the end of the line"),
             };
         }
         if is_dot_star(items[0]) {
@@ -284,6 +287,13 @@ mod tests {
         assert_eq!(show("^(?:.*(?=.*alpha)(?=.*(?!Field)))"), "[(?i)alpha]");
         // An empty list matches everything.
         assert_eq!(show("^(?:)"), "true");
+        // `\A` in a filter value: the filter's NOT is true unless the line
+        // is empty (where `\A` holds at the end).
+        assert_eq!(show("^(?:.*(?=.*a)(?=.*(?!.*(?:.*(?=.*.*\\AppData)))))"), "[(?i)a]");
+        assert_eq!(
+            show("^(?:.*(?=.*a)(?=.*(?!.*(?:.*(?=.*\\A)))))"),
+            "[(?i)a] and not [(?i)(?:\\A)\\z]"
+        );
     }
 
     #[test]
