@@ -18,6 +18,9 @@
 //!   program in tests and its exact slow path.
 //! * [`search`]: files, mmap, stdin, binary detection, line numbering.
 //! * [`printer`]: grep-compatible output.
+//! * [`legacy`]: the old `sigmac -t grep` converter, reimplemented: the
+//!   exact regex it emitted (`--emit-pcre`) and the tree `--legacy`
+//!   matching is lowered from.
 //!
 //! # Glossary
 //!
@@ -31,6 +34,7 @@
 pub mod compile;
 pub mod condition;
 pub mod error;
+pub mod legacy;
 pub mod lower;
 pub mod oracle;
 pub mod printer;

@@ -74,6 +74,27 @@ impl RuleSelector {
     }
 }
 
+/// The rule model of a legacy query: metadata only (its meaning is the
+/// formula).
+fn legacy_rule(query: &crate::legacy::Query) -> Rule {
+    let meta = &query.meta;
+    Rule {
+        document: query.document,
+        title: meta.title.clone(),
+        id: meta.id.clone(),
+        level: meta.level.clone(),
+        status: meta.status.clone(),
+        tags: meta.tags.clone(),
+        logsource: meta.logsource.clone(),
+        detection: rule::Detection {
+            definitions: Vec::new(),
+            conditions: Vec::new(),
+            pos: crate::error::Pos::default(),
+            timeframe: None,
+        },
+    }
+}
+
 /// Rules loaded so far, sharing one atom table.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
@@ -125,6 +146,64 @@ impl RuleSet {
                 rule,
                 formula: lowered.formula,
                 warnings: lowered.warnings,
+                file_rules: 0,
+            });
+        }
+        let n = loaded.len();
+        for r in &mut loaded {
+            r.file_rules = n;
+        }
+        self.rules.extend(loaded);
+        Ok(n)
+    }
+
+    /// Loads every rule of one file's text with the legacy semantics
+    /// (`--legacy`): sigmac's regex for each rule document
+    /// ([`crate::legacy::convert`]), lowered by [`lower::legacy`]. All or
+    /// nothing per file, as sigmac.
+    ///
+    /// # Errors
+    /// sigmac's conversion error (`SOURCE:LINE:COL: sigmac fails ...`),
+    /// PCRE2's compile error of the regex (`SOURCE: message`, what grep
+    /// printed), or a construct legacy mode refuses.
+    pub fn add_legacy_selected(
+        &mut self,
+        source: &str,
+        text: &str,
+        selector: &RuleSelector,
+    ) -> Result<usize, String> {
+        use crate::lower::legacy::pcre::PatternError;
+        let queries =
+            crate::legacy::convert(text).map_err(|e| e.into_error().with_source(source))?;
+        if queries.is_empty() {
+            return Err(format!(
+                "{source}: sigmac prints no query for this rule (a condition that is neither \
+                 a string nor a list); grep would have no pattern"
+            ));
+        }
+        let checkpoint = self.table.len();
+        let mut loaded = Vec::with_capacity(queries.len());
+        for query in queries {
+            let rule = legacy_rule(&query);
+            if !selector.keeps(&rule) {
+                continue;
+            }
+            let formula =
+                lower::legacy::lower_regex(&query.regex, self.options.ignore_case, &mut self.table)
+                    .map_err(|e| {
+                        self.table.truncate(checkpoint);
+                        match e {
+                            PatternError::Pcre(m) => format!("{source}: {m}"),
+                            PatternError::Unsupported(m) => {
+                                format!("{source}: --legacy cannot reproduce this rule: {m}")
+                            }
+                        }
+                    })?;
+            loaded.push(LoadedRule {
+                source: source.to_string(),
+                rule,
+                formula,
+                warnings: Vec::new(),
                 file_rules: 0,
             });
         }

@@ -25,9 +25,15 @@
 //! * Plain YAML scalars are taken as written (`010` stays `010`).
 //! * Aggregations (`| count() ...`, `near`) and `timeframe` are not applied:
 //!   the search part is used, with a warning.
+//!
+//! # Legacy semantics
+//!
+//! [`legacy`] lowers the regex of the old grep backend instead (`--legacy`),
+//! to a formula over the same kind of atoms; its module docs state how.
 
 pub mod atom;
 pub mod formula;
+pub mod legacy;
 pub mod value;
 
 use std::collections::HashMap;

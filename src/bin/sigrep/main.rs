@@ -6,6 +6,7 @@
 //! program quietly with status 0.
 
 mod args;
+mod legacy;
 mod rules;
 
 use std::io::{self, IsTerminal, Write};
@@ -95,6 +96,9 @@ struct Ctx<'a> {
 const SPLIT_MIN: usize = 4 << 20;
 
 fn run(args: &Args) -> Result<u8, Failure> {
+    if args.emit_pcre {
+        return legacy::emit_pcre(args);
+    }
     let loaded = rules::load(args)?;
     let set = &loaded.set;
     let program = set

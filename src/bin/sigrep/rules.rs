@@ -22,7 +22,7 @@ pub struct Loaded {
     pub error: bool,
 }
 
-fn read_rule(path: &Path) -> Result<String, String> {
+pub fn read_rule(path: &Path) -> Result<String, String> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {}", io_message(&e)))?;
     String::from_utf8(bytes).map_err(|_| format!("{shown}: the rule is not UTF-8 text"))
@@ -45,6 +45,21 @@ fn selector(args: &Args) -> Result<RuleSelector, Failure> {
     })
 }
 
+/// Adds one rule file with the semantics the flags choose.
+fn add(
+    set: &mut RuleSet,
+    args: &Args,
+    source: &str,
+    text: &str,
+    selector: &RuleSelector,
+) -> Result<usize, String> {
+    if args.legacy {
+        set.add_legacy_selected(source, text, selector)
+    } else {
+        set.add_selected(source, text, selector)
+    }
+}
+
 /// Loads the rules. With one RULE operand a broken rule is fatal; with
 /// `-f`, each broken file is reported once and skipped.
 pub fn load(args: &Args) -> Result<Loaded, Failure> {
@@ -56,7 +71,7 @@ pub fn load(args: &Args) -> Result<Loaded, Failure> {
             return Err(Failure::Message("no rule given (usage: sigrep RULE [FILE]...)".into()));
         };
         let text = read_rule(rule).map_err(Failure::Message)?;
-        set.add_selected(&rule.display().to_string(), &text, &selector)
+        add(&mut set, args, &rule.display().to_string(), &text, &selector)
             .map_err(Failure::Message)?;
         for r in set.rules() {
             for w in &r.warnings {
@@ -95,7 +110,7 @@ pub fn load(args: &Args) -> Result<Loaded, Failure> {
     }
     for path in &paths {
         let loaded = read_rule(path)
-            .and_then(|text| set.add_selected(&path.display().to_string(), &text, &selector));
+            .and_then(|text| add(&mut set, args, &path.display().to_string(), &text, &selector));
         if let Err(e) = loaded {
             report(&e);
             error = true;
