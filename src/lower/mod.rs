@@ -26,6 +26,31 @@
 //! * Aggregations (`| count() ...`, `near`) and `timeframe` are not applied:
 //!   the search part is used, with a warning.
 //!
+//! # JSON-escaped values
+//!
+//! In a JSON line a backslash is written `\\` and a quote `\"`, so a
+//! Windows path value such as `\cmd.exe` never occurs literally. With
+//! [`Options::json_escaped`], every text atom whose value changes under
+//! JSON string escaping ([`value::json_escaped`] states the escaping and
+//! the wildcards) becomes `atom(value) or atom(escaped value)`: the value
+//! as written still matches (numbers, text outside strings, a line that
+//! is not JSON after all), and a JSON writer's form of it matches too.
+//! Unchanged on purpose:
+//!
+//! * `re` values: a regex describes the value, and rewriting arbitrary
+//!   regex syntax into its escaped form is not attempted; a rule meant for
+//!   JSON lines writes the escapes in the regex itself.
+//! * `cidr` (digits, dots, colons) and `base64`/`base64offset` (the base64
+//!   alphabet, whose `/` no common writer escapes) never change.
+//! * `utf16*`/`wide` values are bytes, not text; a JSON writer would not
+//!   hold them in a string as such.
+//! * `windash` choices are dashes and slashes: they need no escaping.
+//!
+//! The escaped form can match where the decoded line would not (an
+//! escaped `\"` found across the end of one string and the start of the
+//! next); that is the price of matching the line as it is written, and is
+//! in the direction of reporting.
+//!
 //! # Legacy semantics
 //!
 //! [`legacy`] lowers the regex of the old grep backend instead (`--legacy`),
@@ -51,11 +76,15 @@ pub struct Options {
     /// Fold case for values without `|cased` (GNU grep's `-i`); on by
     /// default, off with `--no-ignore-case`.
     pub ignore_case: bool,
+    /// Each text value also matches its JSON-escaped form (see
+    /// [JSON-escaped values](self#json-escaped-values)); off by default,
+    /// chosen per input by the command (`--json-escaped`).
+    pub json_escaped: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { ignore_case: true }
+        Options { ignore_case: true, json_escaped: false }
     }
 }
 
@@ -278,7 +307,18 @@ impl<'a> Lowerer<'a> {
         Ok(self.text_atom(pieces, self.options.ignore_case))
     }
 
+    /// A text value's atom, or with [`Options::json_escaped`] the value or
+    /// its JSON-escaped form when the two differ.
     fn text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
+        let escaped = if self.options.json_escaped { value::json_escaped(&pieces) } else { None };
+        let plain = self.one_text_atom(pieces, fold);
+        match escaped {
+            Some(escaped) => Formula::or([plain, self.one_text_atom(escaped, fold)]),
+            None => plain,
+        }
+    }
+
+    fn one_text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
         match Atom::text(pieces, fold) {
             Some(atom) => Formula::atom(self.table.intern(atom)),
             None => Formula::Const(true),

@@ -6,6 +6,7 @@
 //! program quietly with status 0.
 
 mod args;
+mod engines;
 mod legacy;
 mod rules;
 
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use clap::Parser;
-use sigrep::compile::{self, Program};
+use sigrep::compile::Program;
 use sigrep::printer::json::{self, JsonPrinter};
 use sigrep::printer::{FilePrinter, OutputMode, PrintState, PrinterConfig, RuleInfo};
 use sigrep::ruleset::RuleSet;
@@ -81,7 +82,9 @@ struct Outcome {
 }
 
 struct Ctx<'a> {
+    /// The program for this input (see [`engines`]).
     program: &'a Program,
+    engines: &'a engines::Engines<'a>,
     search: SearchConfig,
     printer: PrinterConfig,
     mmap: bool,
@@ -99,15 +102,30 @@ fn run(args: &Args) -> Result<u8, Failure> {
     if args.emit_pcre {
         return legacy::emit_pcre(args);
     }
+    let escaping = engines::JsonEscaping::from_args(args)?;
     let loaded = rules::load(args)?;
-    let set = &loaded.set;
-    let program = set
-        .compile(&compile::Config::default())
-        .map_err(|e| Failure::Message(format!("cannot compile the rules: {e}")))?;
+    let json_set;
+    let set = if escaping == engines::JsonEscaping::Always {
+        json_set = engines::json_set(&loaded.set).map_err(Failure::Message)?;
+        &json_set
+    } else {
+        &loaded.set
+    };
+    let color = color_choice(args);
+    let default = engines::engine(set, color).map_err(Failure::Message)?;
     if args.explain {
-        explain(set, &program)?;
+        explain(set, &default.program)?;
+        if escaping == engines::JsonEscaping::Auto {
+            writeln!(
+                io::stdout().lock(),
+                "inputs detected as JSON lines are searched with the JSON-escaped program \
+                 (--explain --json-escaped shows it)"
+            )?;
+        }
         return Ok(if loaded.error { 2 } else { 0 });
     }
+    let engines = engines::Engines::new(&loaded.set, default, escaping, color);
+    let program = &engines.default.program;
 
     let mode = if args.quiet {
         OutputMode::Quiet
@@ -186,16 +204,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
     } else {
         loaded.files.len() > 1 || recursed
     };
-    let color = match args.color.unwrap_or_default() {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
-        }
-    };
-    let highlight = if color { highlighter(&program) } else { None };
+    let highlight = engines.default.highlight.clone();
     let printer = PrinterConfig {
         mode,
         with_filename,
@@ -210,7 +219,8 @@ fn run(args: &Args) -> Result<u8, Failure> {
         line_buffered: args.line_buffered || io::stdout().is_terminal(),
     };
     let ctx = Ctx {
-        program: &program,
+        program,
+        engines: &engines,
         search,
         printer,
         mmap: !args.no_mmap,
@@ -261,6 +271,19 @@ fn run(args: &Args) -> Result<u8, Failure> {
     } else {
         1
     })
+}
+
+/// Whether to colour output (`--color`, a terminal, NO_COLOR, TERM).
+fn color_choice(args: &Args) -> bool {
+    match args.color.unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
 }
 
 pub(crate) fn io_message(e: &io::Error) -> String {
@@ -376,6 +399,31 @@ fn search_one(
             }
             return Ok(outcome);
         }
+    };
+    // The program for this input: a JSON-lines input may need the
+    // JSON-escaped one, with its own highlighter.
+    let chosen = match ctx.engines.for_input(&mut input) {
+        Ok(engine) => engine,
+        Err(e) => {
+            outcome.error = true;
+            if !ctx.quiet_errors {
+                outcome.messages.push(format!("{name}: {e}"));
+            }
+            return Ok(outcome);
+        }
+    };
+    let own;
+    let ctx = if std::ptr::eq(&chosen.program, ctx.program) {
+        ctx
+    } else {
+        own = Ctx {
+            program: &chosen.program,
+            search: ctx.search.clone(),
+            printer: PrinterConfig { highlight: chosen.highlight.clone(), ..ctx.printer.clone() },
+            stdin_name: ctx.stdin_name.clone(),
+            ..*ctx
+        };
+        &own
     };
     let mut out = Tracked { inner: out, failed: None };
     if let search::SearchInput::Mapped(map) = &input {
@@ -670,7 +718,7 @@ fn strip_leading_separator(out: &mut Vec<u8>, color: bool) {
 }
 
 /// A regex over every atom, for colouring matched text.
-fn highlighter(program: &Program) -> Option<regex::bytes::Regex> {
+pub(crate) fn highlighter(program: &Program) -> Option<regex::bytes::Regex> {
     if program.atoms().is_empty() {
         return None;
     }
