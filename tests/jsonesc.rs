@@ -307,3 +307,116 @@ fn sigmahq_regression_events_recall() {
     // Auto-detection picks the escaped program for this file.
     eqnice!(with, lines("--with-filename").replace(&format!("{}:", events.display()), ""));
 }
+
+/// Differential: the JSON-escaped program on a JSON-encoded line against
+/// the plain program on the line itself, for random values (wildcards
+/// included) and lines over an alphabet of characters JSON escapes and
+/// the letters of its escapes.
+mod differential {
+    use proptest::prelude::*;
+    use sigrep::compile::{Config, Program};
+    use sigrep::lower::Options;
+    use sigrep::ruleset::RuleSet;
+
+    /// Value tokens in Sigma syntax: `\\` is one literal backslash.
+    const VALUE: &[&str] = &["x", "é", r"\\", "\"", "\t", "\u{1}", "/", " ", "t", "u0", "*", "?"];
+    const LINE: &[&str] = &["x", "é", "\\", "\"", "\t", "\u{1}", "/", " ", "t", "u", "0"];
+
+    /// A JSON string's contents, written independently of the library:
+    /// serde_json's choices (`\t`, `\u0001`).
+    fn json_string(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str(r"\\"),
+                '"' => out.push_str("\\\""),
+                '\t' => out.push_str(r"\t"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// A YAML double-quoted scalar holding `s`.
+    fn yaml_quoted(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str(r"\\"),
+                '"' => out.push_str("\\\""),
+                '\t' => out.push_str(r"\t"),
+                '\u{1}' => out.push_str(r"\x01"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    fn program(value: &str, json_escaped: bool) -> Program {
+        let rule = format!(
+            "title: p\ndetection:\n  sel:\n    f|contains: {}\n  condition: sel\n",
+            yaml_quoted(value)
+        );
+        let mut set = RuleSet::new(Options { json_escaped, ..Options::default() });
+        set.add("p.yml", &rule).unwrap();
+        set.compile(&Config::default()).unwrap()
+    }
+
+    fn selects(program: &Program, line: &str) -> bool {
+        program.find_line(&mut program.create_cache(), line.as_bytes(), 0).is_some()
+    }
+
+    fn tokens(set: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(set), 1..max).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn escaped_program_on_json_equals_plain_program_on_text(
+            value in tokens(VALUE, 5),
+            line in tokens(LINE, 8),
+        ) {
+            let plain = program(&value, false);
+            let escaped = program(&value, true);
+            let json = format!("{{\"f\":\"{}\"}}", json_string(&line));
+            let on_text = selects(&plain, &line);
+            let on_json = selects(&escaped, &json);
+            // No recall is lost: what the value finds in the text, its
+            // escaped form finds in the JSON line.
+            prop_assert!(!on_text || on_json, "{value:?} on {line:?} / {json}");
+            // And nothing is found beyond the value as written (in the
+            // text, or literally in the JSON line), except where the
+            // escaped form may start inside one of the line's escapes: an
+            // escaped character at the value's start or after a wildcard
+            // (the TAB value's `\t` in the JSON of backslash-t), or a
+            // value starting with an escape's letter (`t\u0001` in the
+            // JSON of TAB, U+0001). The lowering docs state this.
+            let letters = |s: &str| s.contains(['t', 'u', '0']);
+            let escaped_at_edge = ["", "*", "?"].iter().any(|w| {
+                ["\\\\", "\"", "\t", "\u{1}"].iter().any(|e| {
+                    let pat = format!("{w}{e}");
+                    if w.is_empty() { value.starts_with(&pat) } else { value.contains(&pat) }
+                })
+            });
+            // The string's contents stand for the line here: a `?` at an
+            // edge of the value may take the string's closing quote, also
+            // stated in the lowering docs.
+            let contents = json_string(&line);
+            prop_assert!(
+                !selects(&escaped, &contents) || on_text || selects(&plain, &contents)
+                    || escaped_at_edge || letters(&value),
+                "{value:?} on {contents} but not on {line:?}"
+            );
+            // Exactly the same lines where no escape letter or backslash
+            // can be misread: the value has no `\`, `"` or `?`, and
+            // neither has an escape's letters.
+            if !value.contains(['\\', '"', '?']) && !letters(&value) && !letters(&line) {
+                prop_assert_eq!(on_json, on_text, "{:?} on {:?} / {}", value, line, json);
+            }
+        }
+    }
+}

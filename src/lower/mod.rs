@@ -46,10 +46,24 @@
 //!   hold them in a string as such.
 //! * `windash` choices are dashes and slashes: they need no escaping.
 //!
-//! The escaped form can match where the decoded line would not (an
-//! escaped `\"` found across the end of one string and the start of the
-//! next); that is the price of matching the line as it is written, and is
-//! in the direction of reporting.
+//! The escaped form is searched in the line as written, which has no
+//! notion of where an escape sequence or a string begins, so it can match
+//! where the decoded values would not, always in the direction of
+//! reporting:
+//!
+//! * it may start inside one of the line's escapes: when it begins with an
+//!   escape (a value starting with `"`, a control character, or `\`
+//!   followed by an escape letter: `\temp` is found in the JSON of
+//!   backslash, TAB, `emp`), when an escape follows a wildcard, or when it
+//!   begins with an escape's letter or hex digit (`t\u0001`, from a `t`
+//!   and U+0001, in the JSON of TAB, U+0001);
+//! * it may run across the end of a string: a `?` at an edge of the value
+//!   can take a string's quote, and a value with `*` spans strings as it
+//!   spans fields in any line.
+//!
+//! The differential test (`tests/jsonesc.rs`) pins both directions: on a
+//! JSON-encoded line the escaped program finds everything the plain
+//! program finds on the text, and outside the cases above nothing more.
 //!
 //! # Legacy semantics
 //!
