@@ -12,6 +12,10 @@
 //!   JSON-escaped program is lowered and compiled the first time an input
 //!   needs it (compiling all SigmaHQ rules takes over a second), once,
 //!   whichever worker thread gets there first; the others wait for it.
+//!   The plain program is compiled lazily too, so a run over JSON lines
+//!   only pays for one. A program that fails to compile is then an error
+//!   of each input that needs it (with one fixed program, it is fatal
+//!   before any input is read, as before).
 //!
 //! The last of `--json-escaped` / `--no-json-escaped` wins, as with grep's
 //! flag pairs. Both programs hold the same rules in the same order, so rule
@@ -63,55 +67,64 @@ impl JsonEscaping {
 
 /// A compiled program and the regex that colours its matches.
 pub struct Engine {
+    /// The rules it was compiled from (rule `i` of the program).
+    pub set: RuleSet,
     /// The program.
     pub program: Program,
     /// Highlighter for `--color` (built only when colouring).
     pub highlight: Option<regex::bytes::Regex>,
 }
 
-/// The programs of one run.
+/// The programs of one run, each compiled on first use.
 pub struct Engines<'a> {
     /// The rules as loaded (plain lowering).
     set: &'a RuleSet,
-    /// The program for inputs that are not detected as JSON lines (with
-    /// [`JsonEscaping::Always`]: every input, and it is JSON-escaped).
-    pub default: Engine,
-    /// The JSON-escaped program for detected inputs, built on first use.
+    plain: OnceLock<Result<Engine, String>>,
     json: OnceLock<Result<Engine, String>>,
-    detect: bool,
+    escaping: JsonEscaping,
     color: bool,
 }
 
-/// The rules lowered with JSON escaping.
-///
-/// # Errors
-/// See [`RuleSet::relowered`].
-pub fn json_set(set: &RuleSet) -> Result<RuleSet, String> {
-    set.relowered(Options { json_escaped: true, ..set.options() })
-}
-
-/// Compiles a set into an engine.
-///
-/// # Errors
-/// The program cannot be compiled.
-pub fn engine(set: &RuleSet, color: bool) -> Result<Engine, String> {
-    let program = set
-        .compile(&compile::Config::default())
-        .map_err(|e| format!("cannot compile the rules: {e}"))?;
-    let highlight = if color { crate::highlighter(&program) } else { None };
-    Ok(Engine { program, highlight })
-}
-
 impl<'a> Engines<'a> {
-    /// The engines for `set`; `default` was compiled by the caller (from
-    /// `set`, or from [`json_set`] with [`JsonEscaping::Always`]).
-    pub fn new(set: &'a RuleSet, default: Engine, escaping: JsonEscaping, color: bool) -> Self {
-        Engines {
-            set,
-            default,
-            json: OnceLock::new(),
-            detect: escaping == JsonEscaping::Auto,
-            color,
+    /// The engines for `set`, none compiled yet.
+    pub fn new(set: &'a RuleSet, escaping: JsonEscaping, color: bool) -> Self {
+        Engines { set, plain: OnceLock::new(), json: OnceLock::new(), escaping, color }
+    }
+
+    /// The plain program.
+    ///
+    /// # Errors
+    /// It cannot be compiled.
+    pub fn plain(&self) -> Result<&Engine, String> {
+        self.plain
+            .get_or_init(|| engine(self.set.clone(), self.color))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The JSON-escaped program.
+    ///
+    /// # Errors
+    /// The rules cannot be lowered again or compiled.
+    pub fn json(&self) -> Result<&Engine, String> {
+        self.json
+            .get_or_init(|| {
+                let set =
+                    self.set.relowered(Options { json_escaped: true, ..self.set.options() })?;
+                engine(set, self.color)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The program every input gets unless detection says otherwise.
+    ///
+    /// # Errors
+    /// As [`Engines::plain`] and [`Engines::json`].
+    pub fn default(&self) -> Result<&Engine, String> {
+        match self.escaping {
+            JsonEscaping::Always => self.json(),
+            JsonEscaping::Never | JsonEscaping::Auto => self.plain(),
         }
     }
 
@@ -119,19 +132,26 @@ impl<'a> Engines<'a> {
     /// reader's sample back) when detection is on.
     ///
     /// # Errors
-    /// Reading the sample failed, or the JSON-escaped program could not be
-    /// built; the message is for `sigrep: FILE: message`.
+    /// Reading the sample failed, or the program could not be built; the
+    /// message is for `sigrep: FILE: message`.
     pub fn for_input(&self, input: &mut SearchInput) -> Result<&Engine, String> {
-        if !self.detect {
-            return Ok(&self.default);
+        if self.escaping != JsonEscaping::Auto {
+            return self.default();
         }
         let json = jsonl::detect(input).map_err(|e| crate::io_message(&e))?;
-        if !json {
-            return Ok(&self.default);
+        if json {
+            self.json()
+        } else {
+            self.plain()
         }
-        self.json
-            .get_or_init(|| engine(&json_set(self.set)?, self.color))
-            .as_ref()
-            .map_err(|e| format!("JSON lines: {e}"))
     }
+}
+
+/// Compiles a set into an engine.
+fn engine(set: RuleSet, color: bool) -> Result<Engine, String> {
+    let program = set
+        .compile(&compile::Config::default())
+        .map_err(|e| format!("cannot compile the rules: {e}"))?;
+    let highlight = if color { crate::highlighter(&program) } else { None };
+    Ok(Engine { set, program, highlight })
 }

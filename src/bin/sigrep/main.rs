@@ -82,8 +82,7 @@ struct Outcome {
 }
 
 struct Ctx<'a> {
-    /// The program for this input (see [`engines`]).
-    program: &'a Program,
+    /// The programs; each input gets one (see [`engines`]).
     engines: &'a engines::Engines<'a>,
     search: SearchConfig,
     printer: PrinterConfig,
@@ -104,17 +103,15 @@ fn run(args: &Args) -> Result<u8, Failure> {
     }
     let escaping = engines::JsonEscaping::from_args(args)?;
     let loaded = rules::load(args)?;
-    let json_set;
-    let set = if escaping == engines::JsonEscaping::Always {
-        json_set = engines::json_set(&loaded.set).map_err(Failure::Message)?;
-        &json_set
-    } else {
-        &loaded.set
-    };
     let color = color_choice(args);
-    let default = engines::engine(set, color).map_err(Failure::Message)?;
+    let engines = engines::Engines::new(&loaded.set, escaping, color);
+    if escaping != engines::JsonEscaping::Auto || args.explain {
+        // One program for every input: a failure to compile it is fatal.
+        engines.default().map_err(Failure::Message)?;
+    }
     if args.explain {
-        explain(set, &default.program)?;
+        let shown = engines.default().map_err(Failure::Message)?;
+        explain(&shown.set, &shown.program)?;
         if escaping == engines::JsonEscaping::Auto {
             writeln!(
                 io::stdout().lock(),
@@ -124,8 +121,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
         }
         return Ok(if loaded.error { 2 } else { 0 });
     }
-    let engines = engines::Engines::new(&loaded.set, default, escaping, color);
-    let program = &engines.default.program;
+    let set = &loaded.set;
 
     let mode = if args.quiet {
         OutputMode::Quiet
@@ -204,7 +200,6 @@ fn run(args: &Args) -> Result<u8, Failure> {
     } else {
         loaded.files.len() > 1 || recursed
     };
-    let highlight = engines.default.highlight.clone();
     let printer = PrinterConfig {
         mode,
         with_filename,
@@ -212,14 +207,14 @@ fn run(args: &Args) -> Result<u8, Failure> {
         byte_offset: args.byte_offset,
         null: args.null,
         color,
-        highlight,
+        // Per program: set for each input in `search_one`.
+        highlight: None,
         rules: rule_infos.clone(),
         json: args.json,
         highlight_context: args.invert,
         line_buffered: args.line_buffered || io::stdout().is_terminal(),
     };
     let ctx = Ctx {
-        program,
         engines: &engines,
         search,
         printer,
@@ -402,7 +397,7 @@ fn search_one(
     };
     // The program for this input: a JSON-lines input may need the
     // JSON-escaped one, with its own highlighter.
-    let chosen = match ctx.engines.for_input(&mut input) {
+    let engine = match ctx.engines.for_input(&mut input) {
         Ok(engine) => engine,
         Err(e) => {
             outcome.error = true;
@@ -412,23 +407,19 @@ fn search_one(
             return Ok(outcome);
         }
     };
-    let own;
-    let ctx = if std::ptr::eq(&chosen.program, ctx.program) {
-        ctx
+    let program = &engine.program;
+    let colored;
+    let printer = if ctx.printer.color {
+        colored = PrinterConfig { highlight: engine.highlight.clone(), ..ctx.printer.clone() };
+        &colored
     } else {
-        own = Ctx {
-            program: &chosen.program,
-            search: ctx.search.clone(),
-            printer: PrinterConfig { highlight: chosen.highlight.clone(), ..ctx.printer.clone() },
-            stdin_name: ctx.stdin_name.clone(),
-            ..*ctx
-        };
-        &own
+        &ctx.printer
     };
     let mut out = Tracked { inner: out, failed: None };
     if let search::SearchInput::Mapped(map) = &input {
         if ctx.split > 1 && map.len() >= SPLIT_MIN && !Searcher::probe_is_binary(map) {
-            let result = search_split(ctx, &name, map, state, &mut out, &mut outcome);
+            let result =
+                search_split(ctx, program, printer, &name, map, state, &mut out, &mut outcome);
             if let Some(e) = out.failed {
                 return Err(e);
             }
@@ -439,9 +430,9 @@ fn search_one(
             return Ok(outcome);
         }
     }
-    let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
-    let searched = if ctx.printer.json {
-        let mut printer = JsonPrinter::new(&ctx.printer, &name, &mut out, state);
+    let mut searcher = Searcher::new(program, ctx.search.clone());
+    let searched = if printer.json {
+        let mut printer = JsonPrinter::new(printer, &name, &mut out, state);
         let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
             printer.finish(&summary)?;
             Ok(summary)
@@ -449,7 +440,7 @@ fn search_one(
         outcome.rule_hits = printer.rule_hits;
         r
     } else {
-        let mut printer = FilePrinter::new(&ctx.printer, name.as_bytes(), &mut out, state);
+        let mut printer = FilePrinter::new(printer, name.as_bytes(), &mut out, state);
         let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
             printer.finish(&summary)?;
             Ok(summary)
@@ -486,8 +477,11 @@ struct Part {
 /// one thread each, and prints the parts in order: the output is the same
 /// as a one-thread search (tests compare them). Output stops after a part
 /// that reported a binary file match, as a one-thread search stops there.
+#[allow(clippy::too_many_arguments)]
 fn search_split(
     ctx: &Ctx<'_>,
+    program: &Program,
+    printer: &PrinterConfig,
     name: &str,
     map: &search::MappedFile,
     state: &mut PrintState,
@@ -513,16 +507,15 @@ fn search_split(
                         if numbered { 1 + search::count_newlines(&hay[..start]) } else { 1 };
                     let mut part = Part::default();
                     let mut local = PrintState::default();
-                    let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
-                    if ctx.printer.json {
-                        let mut p =
-                            JsonPrinter::new(&ctx.printer, name, &mut part.stdout, &mut local);
+                    let mut searcher = Searcher::new(program, ctx.search.clone());
+                    if printer.json {
+                        let mut p = JsonPrinter::new(printer, name, &mut part.stdout, &mut local);
                         part.summary = searcher
                             .search_mapped_part(map, start, end, first_line, false, &mut p)?;
                         part.rule_hits = p.rule_hits;
                     } else {
                         let mut p = FilePrinter::new(
-                            &ctx.printer,
+                            printer,
                             name.as_bytes(),
                             &mut part.stdout,
                             &mut local,
@@ -559,10 +552,10 @@ fn search_split(
         }
     }
     outcome.selected = total.selected;
-    if ctx.printer.json {
-        JsonPrinter::new(&ctx.printer, name, out, state).finish(&total)
+    if printer.json {
+        JsonPrinter::new(printer, name, out, state).finish(&total)
     } else {
-        FilePrinter::new(&ctx.printer, name.as_bytes(), out, state).finish(&total)
+        FilePrinter::new(printer, name.as_bytes(), out, state).finish(&total)
     }
 }
 
