@@ -522,6 +522,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn json_escaping_applies_to_text_values_only() {
+        let text =
+            "title: t\ndetection:\n  sel:\n    a|endswith: '\\x.exe'\n    b|re: '\\\\x'\n    \
+                    c|base64: 'a\\b'\n    d|wide: 'a\\b'\n    e: 'no escapes'\n  condition: sel\n";
+        let rule = &crate::rule::parse_rules(text).unwrap()[0];
+        let mut plain = AtomTable::new();
+        let p = lower(rule, Options::default(), &mut plain).unwrap();
+        let mut json = AtomTable::new();
+        let options = Options { json_escaped: true, ..Options::default() };
+        let j = lower(rule, options, &mut json).unwrap();
+        // One more atom: the escaped path; `re`, `base64`, `wide` and the
+        // value without escapes are as they were.
+        assert_eq!(json.len(), plain.len() + 1, "{:?}", json.atoms());
+        let added = json.atoms().iter().find(|a| !plain.atoms().contains(a)).unwrap();
+        assert_eq!(added.to_regex(), r"(?i)\\\\x\.exe");
+        assert_eq!(p.formula.to_string(), "a0 and a1 and a2 and a3 and a4");
+        assert_eq!(j.formula.to_string(), "(a0 or a1) and a2 and a3 and a4 and a5");
+    }
+
+    #[test]
     fn huge_regexes_are_refused_before_compiling() {
         // Found by fuzzing (rule_yaml): compiling this up to the oracle's
         // bound took seconds. Refused now by the size estimate.

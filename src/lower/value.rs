@@ -364,6 +364,33 @@ mod tests {
     }
 
     #[test]
+    fn json_escaping() {
+        let esc = |t: &str| json_escaped(&wildcard_pieces(t));
+        assert_eq!(esc(r"C:\Windows\cmd.exe"), Some(vec![lit(r"C:\\Windows\\cmd.exe")]));
+        assert_eq!(esc(r#"/c "x""#), Some(vec![lit(r#"/c \"x\""#)]));
+        assert_eq!(esc("a\tb\nc\rd\u{8}e\u{c}f"), Some(vec![lit(r"a\tb\nc\rd\be\ff")]));
+        // `\u00XX` with a letter: either case.
+        assert_eq!(
+            esc("p\u{1f}q"),
+            Some(vec![lit(r"p\u001"), Piece::OneOf(vec!['f', 'F']), lit("q")])
+        );
+        assert_eq!(esc("p\u{1}q"), Some(vec![lit(r"p\u0001q")]));
+        // Unchanged: nothing to escape, `/`, non-ASCII, edge `?`s.
+        assert_eq!(esc("plain/é text"), None);
+        assert_eq!(esc("?ab*"), None);
+        // An inner `?` is one JSON character; edge ones stay.
+        assert_eq!(
+            esc("?a?b?"),
+            Some(vec![Piece::AnyChar, lit("a"), Piece::JsonChar, lit("b"), Piece::AnyChar])
+        );
+        // Bytes that are not UTF-8 are kept around escapes.
+        assert_eq!(
+            json_escaped(&[Piece::Lit(b"\xff\\".to_vec())]),
+            Some(vec![Piece::Lit(b"\xff\\\\".to_vec())])
+        );
+    }
+
+    #[test]
     fn windash_positions() {
         let d = Piece::OneOf(WINDASH.to_vec());
         assert_eq!(windash(vec![lit(" -enc ")]), [lit(" "), d.clone(), lit("enc ")]);
