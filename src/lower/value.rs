@@ -102,7 +102,9 @@ pub fn windash(pieces: Vec<Piece>) -> Vec<Piece> {
 /// other pieces becomes [`Piece::JsonChar`] (one character may be written
 /// as two or six bytes); a `?` at either edge stays a `?`, which selects
 /// the same lines there. Choices (`windash` dashes) need no escaping.
-/// Bytes that are not UTF-8 are kept.
+/// Bytes that are not UTF-8 are kept. Under case folding the letters of
+/// the escapes fold too (`\n` would match `\N`, which JSON never writes
+/// as an escape; only a misread such as `\\N` can hold it).
 pub fn json_escaped(pieces: &[Piece]) -> Option<Vec<Piece>> {
     let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
     let mut changed = false;
