@@ -84,6 +84,7 @@ fn pieces_regex(pieces: &[Piece]) -> String {
             Piece::Lit(bytes) => lit(&mut r, bytes),
             Piece::AnyRun => r.push_str(".*"),
             Piece::AnyChar => r.push('.'),
+            Piece::JsonChar => r.push_str("(?:\\x5c(?:u[0-9A-Fa-f]{4}|.)|.)"),
             Piece::OneOf(chars) => {
                 r.push_str("(?:");
                 for (k, c) in chars.iter().enumerate() {

@@ -101,12 +101,45 @@ pub struct RuleSet {
     options: Options,
     table: AtomTable,
     rules: Vec<LoadedRule>,
+    /// Some rules were loaded with the legacy semantics: their meaning is
+    /// sigmac's regex, not the rule, so they cannot be lowered again.
+    legacy: bool,
 }
 
 impl RuleSet {
     /// An empty set whose rules are lowered with `options`.
     pub fn new(options: Options) -> RuleSet {
-        RuleSet { options, table: AtomTable::new(), rules: Vec::new() }
+        RuleSet { options, table: AtomTable::new(), rules: Vec::new(), legacy: false }
+    }
+
+    /// The options the set's rules are lowered with.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// The same rules, in the same order, lowered again with `options`
+    /// (e.g. [`Options::json_escaped`]): rule `i` of both sets is the same
+    /// rule, so one [`RuleInfo`](crate::printer::RuleInfo) list serves both
+    /// programs.
+    ///
+    /// # Errors
+    /// The set holds legacy rules (their meaning is sigmac's regex), or a
+    /// rule fails to lower under the new options.
+    pub fn relowered(&self, options: Options) -> Result<RuleSet, String> {
+        if self.legacy {
+            return Err("rules loaded with --legacy cannot be lowered with other options".into());
+        }
+        let mut set = RuleSet::new(options);
+        for r in &self.rules {
+            let lowered = lower::lower(&r.rule, options, &mut set.table)
+                .map_err(|e| e.with_source(&r.source))?;
+            set.rules.push(LoadedRule {
+                formula: lowered.formula,
+                warnings: lowered.warnings,
+                ..r.clone()
+            });
+        }
+        Ok(set)
     }
 
     /// Loads every rule of one file's text. On error nothing of the file
@@ -181,6 +214,7 @@ impl RuleSet {
                  a string nor a list); grep would have no pattern"
             ));
         }
+        self.legacy = true;
         let checkpoint = self.table.len();
         let mut loaded = Vec::with_capacity(queries.len());
         for query in queries {

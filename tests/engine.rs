@@ -17,9 +17,11 @@ use sigrep::search::{BinaryMode, Line, SearchConfig, Searcher, Sink};
 
 /// Small alphabet so atoms overlap and share prefixes; includes case
 /// variants with non-ASCII folds (K, KELVIN SIGN, s, LONG S), non-ASCII
-/// letters and CR.
-const ALPHABET: &[&str] =
-    &["a", "b", "c", "A", "B", "k", "K", "\u{212A}", "s", "\u{17F}", "é", "É", "-", " ", "\r", "5"];
+/// letters, CR and a backslash (which starts a JSON character escape).
+const ALPHABET: &[&str] = &[
+    "a", "b", "c", "A", "B", "k", "K", "\u{212A}", "s", "\u{17F}", "é", "É", "-", " ", "\r", "5",
+    "\\",
+];
 
 fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(ALPHABET), 1..4).prop_map(|v| v.concat())
@@ -31,6 +33,7 @@ fn atom() -> impl Strategy<Value = Atom> {
         1 => Just(Piece::AnyRun),
         1 => Just(Piece::AnyChar),
         1 => Just(Piece::OneOf(vec!['-', '/'])),
+        1 => Just(Piece::JsonChar),
     ];
     let text_atom = (prop::collection::vec(piece, 1..4), any::<bool>())
         .prop_filter_map("empty atom", |(pieces, fold)| Atom::text(pieces, fold));

@@ -292,7 +292,10 @@ fn legacy_lines_every_vector() {
                 } else {
                     // Several queries: rule N-1 of the file, by the library.
                     let query: usize = row.get("query").parse().unwrap();
-                    let mut set = RuleSet::new(Options { ignore_case: flags.is_empty() });
+                    let mut set = RuleSet::new(Options {
+                        ignore_case: flags.is_empty(),
+                        ..Options::default()
+                    });
                     let text = std::fs::read_to_string(&rule).unwrap();
                     set.add_legacy_selected("rule", &text, &Default::default()).unwrap();
                     let (l, e) = library_lines(&set, query - 1, &log_bytes);

@@ -7,6 +7,7 @@ mod cli;
 mod engine;
 mod fuzz_regressions;
 mod hostile;
+mod jsonesc;
 mod legacy;
 mod multi;
 mod sigmahq;

@@ -158,7 +158,7 @@ impl Report {
 
 /// Loads the rule file; the number of rules in it.
 fn rule_set(source: &str, rule: &str, ignore_case: bool) -> Result<(RuleSet, usize), String> {
-    let mut set = RuleSet::new(Options { ignore_case });
+    let mut set = RuleSet::new(Options { ignore_case, ..Options::default() });
     let n = set.add(source, rule)?;
     Ok((set, n))
 }

@@ -124,7 +124,7 @@ fn spec_rules(spec: &str) -> Option<(Vec<String>, Options)> {
         }
         rules.push(rule);
     }
-    (!rules.is_empty()).then_some((rules, Options { ignore_case }))
+    (!rules.is_empty()).then_some((rules, Options { ignore_case, ..Options::default() }))
 }
 
 /// A few small rules and a haystack: the default engine configuration and

@@ -166,8 +166,12 @@ struct Plan {
 /// The plan of a text atom, or `None` when the atom is complex (a `?`
 /// between two pieces, or too many alternatives).
 fn plan(pieces: &[Piece]) -> Option<Plan> {
-    let is_edge = |p: &&Piece| matches!(p, Piece::AnyChar | Piece::AnyRun);
-    let count = |run: &[Piece]| run.iter().filter(|p| matches!(p, Piece::AnyChar)).count() as u32;
+    // A JSON character at an edge counts as a `?`: it is at least one
+    // byte, and any one byte is one `?`.
+    let is_edge = |p: &&Piece| matches!(p, Piece::AnyChar | Piece::JsonChar | Piece::AnyRun);
+    let count = |run: &[Piece]| {
+        run.iter().filter(|p| matches!(p, Piece::AnyChar | Piece::JsonChar)).count() as u32
+    };
     let lead = pieces.iter().take_while(is_edge).count();
     let trail = pieces[lead..].iter().rev().take_while(is_edge).count();
     let (lead_run, rest) = pieces.split_at(lead);
@@ -201,7 +205,7 @@ fn plan(pieces: &[Piece]) -> Option<Plan> {
                     })
                     .collect();
             }
-            Piece::AnyChar => return None,
+            Piece::AnyChar | Piece::JsonChar => return None,
         }
     }
     // Pieces are non-empty: `*` runs are collapsed, and the middle starts

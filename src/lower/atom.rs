@@ -42,6 +42,13 @@ pub enum Piece {
     AnyChar,
     /// One of these characters (a `windash` position).
     OneOf(Vec<char>),
+    /// One character of a JSON string as written: a character, or an
+    /// escape sequence (`\x` or `\uXXXX`). What a `?` between two
+    /// literal pieces becomes in a JSON-escaped value
+    /// ([`super::value::json_escaped`]); at the edges of a value a `?`
+    /// stays [`Piece::AnyChar`], which selects the same lines there (any
+    /// `k` bytes read as `k` of either).
+    JsonChar,
 }
 
 /// A literal that every match of something contains.
@@ -133,7 +140,7 @@ fn has_case(piece: &Piece) -> bool {
     match piece {
         Piece::Lit(b) => b.chars().any(|c| orbit(c).len() > 1),
         Piece::OneOf(cs) => cs.iter().any(|&c| orbit(c).len() > 1),
-        Piece::AnyRun | Piece::AnyChar => false,
+        Piece::AnyRun | Piece::AnyChar | Piece::JsonChar => false,
     }
 }
 
@@ -150,6 +157,9 @@ fn push_piece(re: &mut String, piece: &Piece) {
         }
         Piece::AnyRun => re.push_str("(?-u:[^\\n])*"),
         Piece::AnyChar => re.push_str("(?:[^\\n]|(?-u:[\\x80-\\xFF]))"),
+        Piece::JsonChar => {
+            re.push_str("(?:\\\\(?:u[0-9A-Fa-f]{4}|[^\\n])|[^\\n]|(?-u:[\\x80-\\xFF]))")
+        }
         Piece::OneOf(chars) => {
             re.push('[');
             for c in chars {

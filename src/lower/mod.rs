@@ -26,6 +26,45 @@
 //! * Aggregations (`| count() ...`, `near`) and `timeframe` are not applied:
 //!   the search part is used, with a warning.
 //!
+//! # JSON-escaped values
+//!
+//! In a JSON line a backslash is written `\\` and a quote `\"`, so a
+//! Windows path value such as `\cmd.exe` never occurs literally. With
+//! [`Options::json_escaped`], every text atom whose value changes under
+//! JSON string escaping ([`value::json_escaped`] states the escaping and
+//! the wildcards) becomes `atom(value) or atom(escaped value)`: the value
+//! as written still matches (numbers, text outside strings, a line that
+//! is not JSON after all), and a JSON writer's form of it matches too.
+//! Unchanged on purpose:
+//!
+//! * `re` values: a regex describes the value, and rewriting arbitrary
+//!   regex syntax into its escaped form is not attempted; a rule meant for
+//!   JSON lines writes the escapes in the regex itself.
+//! * `cidr` (digits, dots, colons) and `base64`/`base64offset` (the base64
+//!   alphabet, whose `/` no common writer escapes) never change.
+//! * `utf16*`/`wide` values are bytes, not text; a JSON writer would not
+//!   hold them in a string as such.
+//! * `windash` choices are dashes and slashes: they need no escaping.
+//!
+//! The escaped form is searched in the line as written, which has no
+//! notion of where an escape sequence or a string begins, so it can match
+//! where the decoded values would not, always in the direction of
+//! reporting:
+//!
+//! * it may start inside one of the line's escapes: when it begins with an
+//!   escape (a value starting with `"`, a control character, or `\`
+//!   followed by an escape letter: `\temp` is found in the JSON of
+//!   backslash, TAB, `emp`), when an escape follows a wildcard, or when it
+//!   begins with an escape's letter or hex digit (`t\u0001`, from a `t`
+//!   and U+0001, in the JSON of TAB, U+0001);
+//! * it may run across the end of a string: a `?` at an edge of the value
+//!   can take a string's quote, and a value with `*` spans strings as it
+//!   spans fields in any line.
+//!
+//! The differential test (`tests/jsonesc.rs`) pins both directions: on a
+//! JSON-encoded line the escaped program finds everything the plain
+//! program finds on the text, and outside the cases above nothing more.
+//!
 //! # Legacy semantics
 //!
 //! [`legacy`] lowers the regex of the old grep backend instead (`--legacy`),
@@ -51,11 +90,15 @@ pub struct Options {
     /// Fold case for values without `|cased` (GNU grep's `-i`); on by
     /// default, off with `--no-ignore-case`.
     pub ignore_case: bool,
+    /// Each text value also matches its JSON-escaped form (see
+    /// [JSON-escaped values](self#json-escaped-values)); off by default,
+    /// chosen per input by the command (`--json-escaped`).
+    pub json_escaped: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { ignore_case: true }
+        Options { ignore_case: true, json_escaped: false }
     }
 }
 
@@ -278,7 +321,18 @@ impl<'a> Lowerer<'a> {
         Ok(self.text_atom(pieces, self.options.ignore_case))
     }
 
+    /// A text value's atom, or with [`Options::json_escaped`] the value or
+    /// its JSON-escaped form when the two differ.
     fn text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
+        let escaped = if self.options.json_escaped { value::json_escaped(&pieces) } else { None };
+        let plain = self.one_text_atom(pieces, fold);
+        match escaped {
+            Some(escaped) => Formula::or([plain, self.one_text_atom(escaped, fold)]),
+            None => plain,
+        }
+    }
+
+    fn one_text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
         match Atom::text(pieces, fold) {
             Some(atom) => Formula::atom(self.table.intern(atom)),
             None => Formula::Const(true),
@@ -466,6 +520,26 @@ fn check_regex(re: &str) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_escaping_applies_to_text_values_only() {
+        let text =
+            "title: t\ndetection:\n  sel:\n    a|endswith: '\\x.exe'\n    b|re: '\\\\x'\n    \
+                    c|base64: 'a\\b'\n    d|wide: 'a\\b'\n    e: 'no escapes'\n  condition: sel\n";
+        let rule = &crate::rule::parse_rules(text).unwrap()[0];
+        let mut plain = AtomTable::new();
+        let p = lower(rule, Options::default(), &mut plain).unwrap();
+        let mut json = AtomTable::new();
+        let options = Options { json_escaped: true, ..Options::default() };
+        let j = lower(rule, options, &mut json).unwrap();
+        // One more atom: the escaped path; `re`, `base64`, `wide` and the
+        // value without escapes are as they were.
+        assert_eq!(json.len(), plain.len() + 1, "{:?}", json.atoms());
+        let added = json.atoms().iter().find(|a| !plain.atoms().contains(a)).unwrap();
+        assert_eq!(added.to_regex(), r"(?i)\\\\x\.exe");
+        assert_eq!(p.formula.to_string(), "a0 and a1 and a2 and a3 and a4");
+        assert_eq!(j.formula.to_string(), "(a0 or a1) and a2 and a3 and a4 and a5");
+    }
 
     #[test]
     fn huge_regexes_are_refused_before_compiling() {

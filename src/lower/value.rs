@@ -85,6 +85,84 @@ pub fn windash(pieces: Vec<Piece>) -> Vec<Piece> {
     out
 }
 
+/// The JSON-escaped form of a value's pieces, or `None` when escaping
+/// changes nothing. Used by [`super::Options::json_escaped`].
+///
+/// Escaping is what serde_json (and so the `evtx` crate's JSON), Python's
+/// `json.dumps` and Go's `encoding/json` agree on: `\` → `\\`, `"` → `\"`,
+/// LF, CR, TAB → `\n`, `\r`, `\t`, backspace and form feed → `\b`, `\f`
+/// (serde_json and Python; Go writes `\u0008`, `\u000c`, not covered),
+/// other controls below U+0020 → `\u00XX` (either case of hex letters).
+/// What writers disagree on is left as written, since most keep it:
+/// `/` (only some writers emit `\/`), non-ASCII text (serde_json, Go and
+/// evtx keep UTF-8; Python's default `ensure_ascii` writes `\uXXXX`, not
+/// covered), DEL and Go's HTML-safe `\u003c`, `\u003e`, `\u0026`.
+///
+/// Wildcards: `*` stays (any run covers escapes too); a `?` between two
+/// other pieces becomes [`Piece::JsonChar`] (one character may be written
+/// as two or six bytes); a `?` at either edge stays a `?`, which selects
+/// the same lines there. Choices (`windash` dashes) need no escaping.
+/// Bytes that are not UTF-8 are kept. Under case folding the letters of
+/// the escapes fold too (`\n` would match `\N`, which JSON never writes
+/// as an escape; only a misread such as `\\N` can hold it).
+pub fn json_escaped(pieces: &[Piece]) -> Option<Vec<Piece>> {
+    let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
+    let mut changed = false;
+    let first_fixed = pieces.iter().position(|p| !matches!(p, Piece::AnyChar | Piece::AnyRun));
+    let last_fixed = pieces.iter().rposition(|p| !matches!(p, Piece::AnyChar | Piece::AnyRun));
+    for (i, piece) in pieces.iter().enumerate() {
+        match piece {
+            Piece::Lit(bytes) => {
+                let mut lit: Vec<u8> = Vec::with_capacity(bytes.len());
+                for chunk in bytes.utf8_chunks() {
+                    for c in chunk.valid().chars() {
+                        let escape: Option<&str> = match c {
+                            '\\' => Some(r"\\"),
+                            '"' => Some(r#"\""#),
+                            '\n' => Some(r"\n"),
+                            '\r' => Some(r"\r"),
+                            '\t' => Some(r"\t"),
+                            '\u{8}' => Some(r"\b"),
+                            '\u{c}' => Some(r"\f"),
+                            _ => None,
+                        };
+                        if let Some(e) = escape {
+                            lit.extend_from_slice(e.as_bytes());
+                        } else if u32::from(c) < 0x20 {
+                            // `\u00XX`: the last digit may be a letter,
+                            // written in either case by different writers.
+                            let hex = format!("{:04x}", u32::from(c));
+                            let (head, last) = hex.split_at(3);
+                            lit.extend_from_slice(b"\\u");
+                            lit.extend_from_slice(head.as_bytes());
+                            let last = last.chars().next().unwrap_or('0');
+                            if last.is_ascii_alphabetic() {
+                                out.push(Piece::Lit(std::mem::take(&mut lit)));
+                                out.push(Piece::OneOf(vec![last, last.to_ascii_uppercase()]));
+                            } else {
+                                lit.push(last as u8);
+                            }
+                        } else {
+                            let mut buf = [0; 4];
+                            lit.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                            continue;
+                        }
+                        changed = true;
+                    }
+                    lit.extend_from_slice(chunk.invalid());
+                }
+                out.push(Piece::Lit(lit));
+            }
+            Piece::AnyChar if first_fixed.is_some_and(|f| f < i) && last_fixed > Some(i) => {
+                changed = true;
+                out.push(Piece::JsonChar);
+            }
+            piece => out.push(piece.clone()),
+        }
+    }
+    changed.then_some(out)
+}
+
 /// UTF-16 encodings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Utf16 {
@@ -285,6 +363,33 @@ mod tests {
         assert_eq!(wildcard_pieces(r"C:\Windows\cmd.exe"), [lit(r"C:\Windows\cmd.exe")]);
         assert_eq!(wildcard_pieces(r"trailing\"), [lit(r"trailing\")]);
         assert_eq!(wildcard_pieces(r"\\*"), [lit(r"\"), Piece::AnyRun]);
+    }
+
+    #[test]
+    fn json_escaping() {
+        let esc = |t: &str| json_escaped(&wildcard_pieces(t));
+        assert_eq!(esc(r"C:\Windows\cmd.exe"), Some(vec![lit(r"C:\\Windows\\cmd.exe")]));
+        assert_eq!(esc(r#"/c "x""#), Some(vec![lit(r#"/c \"x\""#)]));
+        assert_eq!(esc("a\tb\nc\rd\u{8}e\u{c}f"), Some(vec![lit(r"a\tb\nc\rd\be\ff")]));
+        // `\u00XX` with a letter: either case.
+        assert_eq!(
+            esc("p\u{1f}q"),
+            Some(vec![lit(r"p\u001"), Piece::OneOf(vec!['f', 'F']), lit("q")])
+        );
+        assert_eq!(esc("p\u{1}q"), Some(vec![lit(r"p\u0001q")]));
+        // Unchanged: nothing to escape, `/`, non-ASCII, edge `?`s.
+        assert_eq!(esc("plain/é text"), None);
+        assert_eq!(esc("?ab*"), None);
+        // An inner `?` is one JSON character; edge ones stay.
+        assert_eq!(
+            esc("?a?b?"),
+            Some(vec![Piece::AnyChar, lit("a"), Piece::JsonChar, lit("b"), Piece::AnyChar])
+        );
+        // Bytes that are not UTF-8 are kept around escapes.
+        assert_eq!(
+            json_escaped(&[Piece::Lit(b"\xff\\".to_vec())]),
+            Some(vec![Piece::Lit(b"\xff\\\\".to_vec())])
+        );
     }
 
     #[test]

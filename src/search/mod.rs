@@ -26,6 +26,7 @@
 //! zeros in the output (see [`mmap`]).
 
 mod input;
+pub mod jsonl;
 pub mod mmap;
 pub mod walk;
 

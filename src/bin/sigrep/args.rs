@@ -199,6 +199,16 @@ pub struct Args {
     #[arg(long = "emit-pcre")]
     pub emit_pcre: bool,
 
+    /// Also match each value as a JSON writer escapes it (`\\` for `\`,
+    /// `\"` for `"`), for every input. Without this flag, an input whose
+    /// sampled first lines are all JSON objects is searched so.
+    #[arg(long = "json-escaped", overrides_with = "no_json_escaped")]
+    pub json_escaped: bool,
+
+    /// Never match JSON-escaped values (no detection of JSON lines).
+    #[arg(long = "no-json-escaped", overrides_with = "json_escaped")]
+    pub no_json_escaped: bool,
+
     /// Print help.
     #[arg(long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,

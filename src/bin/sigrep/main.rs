@@ -6,6 +6,7 @@
 //! program quietly with status 0.
 
 mod args;
+mod engines;
 mod legacy;
 mod rules;
 
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use clap::Parser;
-use sigrep::compile::{self, Program};
+use sigrep::compile::Program;
 use sigrep::printer::json::{self, JsonPrinter};
 use sigrep::printer::{FilePrinter, OutputMode, PrintState, PrinterConfig, RuleInfo};
 use sigrep::ruleset::RuleSet;
@@ -81,7 +82,8 @@ struct Outcome {
 }
 
 struct Ctx<'a> {
-    program: &'a Program,
+    /// The programs; each input gets one (see [`engines`]).
+    engines: &'a engines::Engines<'a>,
     search: SearchConfig,
     printer: PrinterConfig,
     mmap: bool,
@@ -99,15 +101,27 @@ fn run(args: &Args) -> Result<u8, Failure> {
     if args.emit_pcre {
         return legacy::emit_pcre(args);
     }
+    let escaping = engines::JsonEscaping::from_args(args)?;
     let loaded = rules::load(args)?;
-    let set = &loaded.set;
-    let program = set
-        .compile(&compile::Config::default())
-        .map_err(|e| Failure::Message(format!("cannot compile the rules: {e}")))?;
+    let color = color_choice(args);
+    let engines = engines::Engines::new(&loaded.set, escaping, color);
+    if escaping != engines::JsonEscaping::Auto || args.explain {
+        // One program for every input: a failure to compile it is fatal.
+        engines.default().map_err(Failure::Message)?;
+    }
     if args.explain {
-        explain(set, &program)?;
+        let shown = engines.default().map_err(Failure::Message)?;
+        explain(&shown.set, &shown.program)?;
+        if escaping == engines::JsonEscaping::Auto {
+            writeln!(
+                io::stdout().lock(),
+                "inputs detected as JSON lines are searched with the JSON-escaped program \
+                 (--explain --json-escaped shows it)"
+            )?;
+        }
         return Ok(if loaded.error { 2 } else { 0 });
     }
+    let set = &loaded.set;
 
     let mode = if args.quiet {
         OutputMode::Quiet
@@ -186,16 +200,6 @@ fn run(args: &Args) -> Result<u8, Failure> {
     } else {
         loaded.files.len() > 1 || recursed
     };
-    let color = match args.color.unwrap_or_default() {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
-        }
-    };
-    let highlight = if color { highlighter(&program) } else { None };
     let printer = PrinterConfig {
         mode,
         with_filename,
@@ -203,14 +207,15 @@ fn run(args: &Args) -> Result<u8, Failure> {
         byte_offset: args.byte_offset,
         null: args.null,
         color,
-        highlight,
+        // Per program: set for each input in `search_one`.
+        highlight: None,
         rules: rule_infos.clone(),
         json: args.json,
         highlight_context: args.invert,
         line_buffered: args.line_buffered || io::stdout().is_terminal(),
     };
     let ctx = Ctx {
-        program: &program,
+        engines: &engines,
         search,
         printer,
         mmap: !args.no_mmap,
@@ -261,6 +266,19 @@ fn run(args: &Args) -> Result<u8, Failure> {
     } else {
         1
     })
+}
+
+/// Whether to colour output (`--color`, a terminal, NO_COLOR, TERM).
+fn color_choice(args: &Args) -> bool {
+    match args.color.unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
 }
 
 pub(crate) fn io_message(e: &io::Error) -> String {
@@ -377,10 +395,31 @@ fn search_one(
             return Ok(outcome);
         }
     };
+    // The program for this input: a JSON-lines input may need the
+    // JSON-escaped one, with its own highlighter.
+    let engine = match ctx.engines.for_input(&mut input) {
+        Ok(engine) => engine,
+        Err(e) => {
+            outcome.error = true;
+            if !ctx.quiet_errors {
+                outcome.messages.push(format!("{name}: {e}"));
+            }
+            return Ok(outcome);
+        }
+    };
+    let program = &engine.program;
+    let colored;
+    let printer = if ctx.printer.color {
+        colored = PrinterConfig { highlight: engine.highlight.clone(), ..ctx.printer.clone() };
+        &colored
+    } else {
+        &ctx.printer
+    };
     let mut out = Tracked { inner: out, failed: None };
     if let search::SearchInput::Mapped(map) = &input {
         if ctx.split > 1 && map.len() >= SPLIT_MIN && !Searcher::probe_is_binary(map) {
-            let result = search_split(ctx, &name, map, state, &mut out, &mut outcome);
+            let result =
+                search_split(ctx, program, printer, &name, map, state, &mut out, &mut outcome);
             if let Some(e) = out.failed {
                 return Err(e);
             }
@@ -391,9 +430,9 @@ fn search_one(
             return Ok(outcome);
         }
     }
-    let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
-    let searched = if ctx.printer.json {
-        let mut printer = JsonPrinter::new(&ctx.printer, &name, &mut out, state);
+    let mut searcher = Searcher::new(program, ctx.search.clone());
+    let searched = if printer.json {
+        let mut printer = JsonPrinter::new(printer, &name, &mut out, state);
         let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
             printer.finish(&summary)?;
             Ok(summary)
@@ -401,7 +440,7 @@ fn search_one(
         outcome.rule_hits = printer.rule_hits;
         r
     } else {
-        let mut printer = FilePrinter::new(&ctx.printer, name.as_bytes(), &mut out, state);
+        let mut printer = FilePrinter::new(printer, name.as_bytes(), &mut out, state);
         let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
             printer.finish(&summary)?;
             Ok(summary)
@@ -438,8 +477,11 @@ struct Part {
 /// one thread each, and prints the parts in order: the output is the same
 /// as a one-thread search (tests compare them). Output stops after a part
 /// that reported a binary file match, as a one-thread search stops there.
+#[allow(clippy::too_many_arguments)]
 fn search_split(
     ctx: &Ctx<'_>,
+    program: &Program,
+    printer: &PrinterConfig,
     name: &str,
     map: &search::MappedFile,
     state: &mut PrintState,
@@ -465,16 +507,15 @@ fn search_split(
                         if numbered { 1 + search::count_newlines(&hay[..start]) } else { 1 };
                     let mut part = Part::default();
                     let mut local = PrintState::default();
-                    let mut searcher = Searcher::new(ctx.program, ctx.search.clone());
-                    if ctx.printer.json {
-                        let mut p =
-                            JsonPrinter::new(&ctx.printer, name, &mut part.stdout, &mut local);
+                    let mut searcher = Searcher::new(program, ctx.search.clone());
+                    if printer.json {
+                        let mut p = JsonPrinter::new(printer, name, &mut part.stdout, &mut local);
                         part.summary = searcher
                             .search_mapped_part(map, start, end, first_line, false, &mut p)?;
                         part.rule_hits = p.rule_hits;
                     } else {
                         let mut p = FilePrinter::new(
-                            &ctx.printer,
+                            printer,
                             name.as_bytes(),
                             &mut part.stdout,
                             &mut local,
@@ -511,10 +552,10 @@ fn search_split(
         }
     }
     outcome.selected = total.selected;
-    if ctx.printer.json {
-        JsonPrinter::new(&ctx.printer, name, out, state).finish(&total)
+    if printer.json {
+        JsonPrinter::new(printer, name, out, state).finish(&total)
     } else {
-        FilePrinter::new(&ctx.printer, name.as_bytes(), out, state).finish(&total)
+        FilePrinter::new(printer, name.as_bytes(), out, state).finish(&total)
     }
 }
 
@@ -670,7 +711,7 @@ fn strip_leading_separator(out: &mut Vec<u8>, color: bool) {
 }
 
 /// A regex over every atom, for colouring matched text.
-fn highlighter(program: &Program) -> Option<regex::bytes::Regex> {
+pub(crate) fn highlighter(program: &Program) -> Option<regex::bytes::Regex> {
     if program.atoms().is_empty() {
         return None;
     }

@@ -63,7 +63,7 @@ fn add(
 /// Loads the rules. With one RULE operand a broken rule is fatal; with
 /// `-f`, each broken file is reported once and skipped.
 pub fn load(args: &Args) -> Result<Loaded, Failure> {
-    let options = Options { ignore_case: !args.no_ignore_case };
+    let options = Options { ignore_case: !args.no_ignore_case, ..Options::default() };
     let selector = selector(args)?;
     let mut set = RuleSet::new(options);
     if args.rules.is_empty() {

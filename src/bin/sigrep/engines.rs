@@ -1,0 +1,157 @@
+//! Which compiled program searches which input: the plain one, or the one
+//! whose values also match their JSON-escaped form (`--json-escaped`,
+//! [`sigrep::lower::Options::json_escaped`]).
+//!
+//! * `--json-escaped`: every input is searched with the JSON-escaped
+//!   program; it is the only one compiled.
+//! * `--no-json-escaped`, or `--legacy` (which reproduces the old grep
+//!   pipeline, where values had no JSON form): the plain program only.
+//! * Neither (the default): each input is sampled
+//!   ([`sigrep::search::jsonl`]); JSON lines are searched with the
+//!   JSON-escaped program, everything else with the plain one. The
+//!   JSON-escaped program is lowered and compiled the first time an input
+//!   needs it (compiling all SigmaHQ rules takes over a second), once,
+//!   whichever worker thread gets there first; the others wait for it.
+//!   The plain program is compiled lazily too, so a run over JSON lines
+//!   only pays for one. A program that fails to compile is then an error
+//!   of each input that needs it (with one fixed program, it is fatal
+//!   before any input is read, as before).
+//!
+//! The last of `--json-escaped` / `--no-json-escaped` wins, as with grep's
+//! flag pairs. Both programs hold the same rules in the same order, so rule
+//! tags and `--stats` mean the same whichever searched a file.
+
+use std::sync::OnceLock;
+
+use sigrep::compile::{self, Program};
+use sigrep::lower::Options;
+use sigrep::ruleset::RuleSet;
+use sigrep::search::{jsonl, SearchInput};
+
+use crate::args::Args;
+use crate::Failure;
+
+/// What the flags ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonEscaping {
+    /// Decide per input by sampling it.
+    Auto,
+    /// Every input.
+    Always,
+    /// No input.
+    Never,
+}
+
+impl JsonEscaping {
+    /// The choice of the flags.
+    ///
+    /// # Errors
+    /// `--json-escaped` (in effect) with `--legacy`.
+    pub fn from_args(args: &Args) -> Result<JsonEscaping, Failure> {
+        if args.json_escaped && args.legacy {
+            return Err(Failure::Message(
+                "--json-escaped cannot be combined with --legacy (the legacy pipeline matched \
+                 values only as written)"
+                    .into(),
+            ));
+        }
+        Ok(if args.json_escaped {
+            JsonEscaping::Always
+        } else if args.no_json_escaped || args.legacy {
+            JsonEscaping::Never
+        } else {
+            JsonEscaping::Auto
+        })
+    }
+}
+
+/// A compiled program and the regex that colours its matches.
+pub struct Engine {
+    /// The rules it was compiled from (rule `i` of the program).
+    pub set: RuleSet,
+    /// The program.
+    pub program: Program,
+    /// Highlighter for `--color` (built only when colouring).
+    pub highlight: Option<regex::bytes::Regex>,
+}
+
+/// The programs of one run, each compiled on first use.
+pub struct Engines<'a> {
+    /// The rules as loaded (plain lowering).
+    set: &'a RuleSet,
+    plain: OnceLock<Result<Engine, String>>,
+    json: OnceLock<Result<Engine, String>>,
+    escaping: JsonEscaping,
+    color: bool,
+}
+
+impl<'a> Engines<'a> {
+    /// The engines for `set`, none compiled yet.
+    pub fn new(set: &'a RuleSet, escaping: JsonEscaping, color: bool) -> Self {
+        Engines { set, plain: OnceLock::new(), json: OnceLock::new(), escaping, color }
+    }
+
+    /// The plain program.
+    ///
+    /// # Errors
+    /// It cannot be compiled.
+    pub fn plain(&self) -> Result<&Engine, String> {
+        self.plain
+            .get_or_init(|| engine(self.set.clone(), self.color))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The JSON-escaped program.
+    ///
+    /// # Errors
+    /// The rules cannot be lowered again or compiled.
+    pub fn json(&self) -> Result<&Engine, String> {
+        self.json
+            .get_or_init(|| {
+                let set =
+                    self.set.relowered(Options { json_escaped: true, ..self.set.options() })?;
+                engine(set, self.color)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The program every input gets unless detection says otherwise.
+    ///
+    /// # Errors
+    /// As [`Engines::plain`] and [`Engines::json`].
+    pub fn default(&self) -> Result<&Engine, String> {
+        match self.escaping {
+            JsonEscaping::Always => self.json(),
+            JsonEscaping::Never | JsonEscaping::Auto => self.plain(),
+        }
+    }
+
+    /// The engine that searches `input`, sampling it (and chaining a
+    /// reader's sample back) when detection is on.
+    ///
+    /// # Errors
+    /// Reading the sample failed, or the program could not be built; the
+    /// message is for `sigrep: FILE: message`.
+    pub fn for_input(&self, input: &mut SearchInput) -> Result<&Engine, String> {
+        if self.escaping != JsonEscaping::Auto {
+            return self.default();
+        }
+        let json = jsonl::detect(input).map_err(|e| crate::io_message(&e))?;
+        if json {
+            self.json()
+        } else {
+            self.plain()
+        }
+    }
+}
+
+/// Compiles a set into an engine.
+fn engine(set: RuleSet, color: bool) -> Result<Engine, String> {
+    let program = set
+        .compile(&compile::Config::default())
+        .map_err(|e| format!("cannot compile the rules: {e}"))?;
+    let highlight = if color { crate::highlighter(&program) } else { None };
+    Ok(Engine { set, program, highlight })
+}
