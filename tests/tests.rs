@@ -12,3 +12,4 @@ mod legacy;
 mod multi;
 mod sigmahq;
 mod vectors;
+mod zip;

@@ -2,8 +2,10 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use super::decode::{self, Format};
 use super::mmap::MappedFile;
 
 /// An input ready to search.
@@ -37,13 +39,31 @@ pub enum Opened {
 /// but has content, so size 0 is read too). A map that cannot be guarded
 /// against truncation (see [`super::mmap`]) falls back to reading.
 ///
+/// Compressed files are read through their decoder (see [`decode`]): those
+/// named `.gz`, `.bz2`, `.xz` or `.zst` always, and with `sniff` (`-z`)
+/// also those whose first bytes are a known magic number.
+///
 /// # Errors
 /// The file cannot be opened or its metadata read.
-pub fn open(path: &Path, mmap: bool) -> io::Result<Opened> {
+pub fn open(path: &Path, mmap: bool, sniff: bool) -> io::Result<Opened> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Ok(Opened::Directory);
+    }
+    if let Some(format) = Format::from_name(path) {
+        return Ok(Opened::Input(SearchInput::Reader(format.decoder(Box::new(file))?)));
+    }
+    if sniff {
+        if !meta.is_file() {
+            // A FIFO or a character device cannot be peeked at in place.
+            return Ok(Opened::Input(SearchInput::Reader(decode::sniff(Box::new(file))?)));
+        }
+        let mut head = [0; decode::MAGIC_LEN];
+        let len = read_head_at(&file, &mut head)?;
+        if let Some(format) = Format::from_magic(&head[..len]) {
+            return Ok(Opened::Input(SearchInput::Reader(format.decoder(Box::new(file))?)));
+        }
     }
     if mmap && meta.is_file() && meta.len() > 0 {
         if let Ok(Some(map)) = MappedFile::map(&file, &path.display().to_string()) {
@@ -51,4 +71,18 @@ pub fn open(path: &Path, mmap: bool) -> io::Result<Opened> {
         }
     }
     Ok(Opened::Input(SearchInput::Reader(Box::new(file))))
+}
+
+/// Reads the first bytes of a regular file without moving its offset.
+fn read_head_at(file: &File, head: &mut [u8]) -> io::Result<usize> {
+    let mut len = 0;
+    while len < head.len() {
+        match file.read_at(&mut head[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
 }

@@ -25,6 +25,7 @@
 //! truncated while searched is an error for that file, never a crash nor
 //! zeros in the output (see [`mmap`]).
 
+pub mod decode;
 mod input;
 pub mod jsonl;
 pub mod mmap;
@@ -600,7 +601,7 @@ mod tests {
             writeln!(file, "needle line {i:08}").unwrap();
         }
         file.flush().unwrap();
-        let Ok(Opened::Input(SearchInput::Mapped(map))) = open(file.path(), true) else {
+        let Ok(Opened::Input(SearchInput::Mapped(map))) = open(file.path(), true, false) else {
             panic!("not mapped")
         };
         (file, map)

@@ -175,6 +175,12 @@ pub struct Args {
     #[arg(long = "line-buffered")]
     pub line_buffered: bool,
 
+    /// Also decompress inputs recognised by their first bytes (gzip, bzip2,
+    /// xz, zstd), standard input included. Files named .gz, .bz2, .xz or
+    /// .zst are always decompressed.
+    #[arg(short = 'z', long = "search-zip")]
+    pub search_zip: bool,
+
     /// Read files instead of memory-mapping them.
     #[arg(long = "no-mmap")]
     pub no_mmap: bool,

@@ -87,6 +87,8 @@ struct Ctx<'a> {
     search: SearchConfig,
     printer: PrinterConfig,
     mmap: bool,
+    /// `-z`: recognise compressed inputs by their first bytes.
+    search_zip: bool,
     quiet_errors: bool,
     stdin_name: String,
     /// Split one large memory-mapped file into this many parts searched
@@ -219,6 +221,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
         search,
         printer,
         mmap: !args.no_mmap,
+        search_zip: args.search_zip,
         quiet_errors: args.no_messages,
         stdin_name: args.label.clone().unwrap_or_else(|| "(standard input)".to_string()),
         split: 1,
@@ -368,11 +371,12 @@ fn search_one(
             }
             return Ok(outcome);
         }
-        Target::Stdin => (
-            ctx.stdin_name.clone(),
-            Ok(Opened::Input(search::SearchInput::Reader(Box::new(io::stdin())))),
-        ),
-        Target::Path(p) => (p.display().to_string(), search::open(p, ctx.mmap)),
+        Target::Stdin => {
+            let stdin: Box<dyn io::Read + Send> = Box::new(io::stdin());
+            let reader = if ctx.search_zip { search::decode::sniff(stdin) } else { Ok(stdin) };
+            (ctx.stdin_name.clone(), reader.map(|r| Opened::Input(search::SearchInput::Reader(r))))
+        }
+        Target::Path(p) => (p.display().to_string(), search::open(p, ctx.mmap, ctx.search_zip)),
     };
     let mut input = match opened {
         Ok(Opened::Input(input)) => input,
