@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod engine;
+mod evtx;
 mod fuzz_regressions;
 mod hostile;
 mod jsonesc;

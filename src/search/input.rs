@@ -6,6 +6,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::decode::{self, Format};
+use super::evtx;
 use super::mmap::MappedFile;
 
 /// An input ready to search.
@@ -32,6 +33,9 @@ pub enum Opened {
     Input(SearchInput),
     /// The path is a directory.
     Directory,
+    /// A Windows event log (`.evtx` name or magic number): its records are
+    /// rendered as lines by [`super::evtx::render`].
+    EventLog,
 }
 
 /// Opens a file for searching. Regular files with content are mapped when
@@ -41,7 +45,9 @@ pub enum Opened {
 ///
 /// Compressed files are read through their decoder (see [`decode`]): those
 /// named `.gz`, `.bz2`, `.xz` or `.zst` always, and with `sniff` (`-z`)
-/// also those whose first bytes are a known magic number.
+/// also those whose first bytes are a known magic number. A regular file
+/// named `.evtx` or starting with the event log magic is
+/// [`Opened::EventLog`].
 ///
 /// # Errors
 /// The file cannot be opened or its metadata read.
@@ -51,6 +57,14 @@ pub fn open(path: &Path, mmap: bool, sniff: bool) -> io::Result<Opened> {
     if meta.is_dir() {
         return Ok(Opened::Directory);
     }
+    let named_evtx =
+        path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("evtx"));
+    let mut head = [0; 8];
+    let head_len = if meta.is_file() { read_head_at(&file, &mut head)? } else { 0 };
+    let head = &head[..head_len];
+    if meta.is_file() && (named_evtx || evtx::is_evtx(head)) {
+        return Ok(Opened::EventLog);
+    }
     if let Some(format) = Format::from_name(path) {
         return Ok(Opened::Input(SearchInput::Reader(format.decoder(Box::new(file))?)));
     }
@@ -59,9 +73,7 @@ pub fn open(path: &Path, mmap: bool, sniff: bool) -> io::Result<Opened> {
             // A FIFO or a character device cannot be peeked at in place.
             return Ok(Opened::Input(SearchInput::Reader(decode::sniff(Box::new(file))?)));
         }
-        let mut head = [0; decode::MAGIC_LEN];
-        let len = read_head_at(&file, &mut head)?;
-        if let Some(format) = Format::from_magic(&head[..len]) {
+        if let Some(format) = Format::from_magic(head) {
             return Ok(Opened::Input(SearchInput::Reader(format.decoder(Box::new(file))?)));
         }
     }

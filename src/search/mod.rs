@@ -26,6 +26,7 @@
 //! zeros in the output (see [`mmap`]).
 
 pub mod decode;
+pub mod evtx;
 mod input;
 pub mod jsonl;
 pub mod mmap;

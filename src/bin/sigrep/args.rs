@@ -4,6 +4,16 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
+/// How an event log record becomes a line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum EvtxFormat {
+    /// `Key=Value` pairs.
+    #[default]
+    Kv,
+    /// The record's XML on one line.
+    Xml,
+}
+
 /// When to colour output.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -180,6 +190,11 @@ pub struct Args {
     /// .zst are always decompressed.
     #[arg(short = 'z', long = "search-zip")]
     pub search_zip: bool,
+
+    /// How a record of a Windows event log (.evtx) becomes a line: kv
+    /// (Key=Value pairs, values unescaped; the default) or xml.
+    #[arg(long = "evtx-format", value_name = "FORMAT", value_enum, default_value = "kv")]
+    pub evtx_format: EvtxFormat,
 
     /// Read files instead of memory-mapping them.
     #[arg(long = "no-mmap")]

@@ -23,7 +23,7 @@ use sigrep::printer::{FilePrinter, OutputMode, PrintState, PrinterConfig, RuleIn
 use sigrep::ruleset::RuleSet;
 use sigrep::search::{self, walk, BinaryMode, Opened, SearchConfig, Searcher};
 
-use args::{Args, ColorChoice};
+use args::{Args, ColorChoice, EvtxFormat};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -89,6 +89,8 @@ struct Ctx<'a> {
     mmap: bool,
     /// `-z`: recognise compressed inputs by their first bytes.
     search_zip: bool,
+    /// How event log records become lines, and with how many threads.
+    evtx: (search::evtx::Rendering, usize),
     quiet_errors: bool,
     stdin_name: String,
     /// Split one large memory-mapped file into this many parts searched
@@ -222,14 +224,18 @@ fn run(args: &Args) -> Result<u8, Failure> {
         printer,
         mmap: !args.no_mmap,
         search_zip: args.search_zip,
+        evtx: (
+            match args.evtx_format {
+                EvtxFormat::Kv => search::evtx::Rendering::KeyValue,
+                EvtxFormat::Xml => search::evtx::Rendering::Xml,
+            },
+            threads_wanted(args),
+        ),
         quiet_errors: args.no_messages,
         stdin_name: args.label.clone().unwrap_or_else(|| "(standard input)".to_string()),
         split: 1,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = threads_wanted(args);
     // One file and spare cores: split it at line boundaries (not with
     // context or -m, whose output depends on neighbouring parts).
     let split = if targets.len() == 1
@@ -352,6 +358,13 @@ impl Write for Tracked<'_> {
     }
 }
 
+/// `-j`, or one thread per core.
+fn threads_wanted(args: &Args) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
 /// Searches one target, printing into `out`.
 ///
 /// # Errors
@@ -378,8 +391,23 @@ fn search_one(
         }
         Target::Path(p) => (p.display().to_string(), search::open(p, ctx.mmap, ctx.search_zip)),
     };
+    // An event log's records, rendered as lines: the record ids become the
+    // line numbers, and damage is reported after the readable records.
+    let mut record_ids = None;
+    let mut damage = None;
+    let opened = match (opened, target) {
+        (Ok(Opened::EventLog), Target::Path(p)) => search::evtx::render(p, ctx.evtx.0, ctx.evtx.1)
+            .map(|rendered| {
+                record_ids = Some(rendered.record_ids);
+                damage = rendered.damage;
+                let text = io::Cursor::new(rendered.text);
+                Opened::Input(search::SearchInput::Reader(Box::new(text)))
+            }),
+        (opened, _) => opened,
+    };
     let mut input = match opened {
         Ok(Opened::Input(input)) => input,
+        Ok(Opened::EventLog) => unreachable!("event logs are rendered above"),
         Ok(Opened::Directory) => {
             outcome.error = true;
             if !ctx.quiet_errors {
@@ -435,9 +463,14 @@ fn search_one(
         }
     }
     let mut searcher = Searcher::new(program, ctx.search.clone());
+    let mut search = |sink: &mut dyn search::Sink| match &record_ids {
+        Some(ids) => searcher
+            .search(&mut input, &mut search::evtx::Renumber { inner: sink, record_ids: ids }),
+        None => searcher.search(&mut input, sink),
+    };
     let searched = if printer.json {
         let mut printer = JsonPrinter::new(printer, &name, &mut out, state);
-        let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
+        let r = search(&mut printer).and_then(|summary| {
             printer.finish(&summary)?;
             Ok(summary)
         });
@@ -445,7 +478,7 @@ fn search_one(
         r
     } else {
         let mut printer = FilePrinter::new(printer, name.as_bytes(), &mut out, state);
-        let r = searcher.search(&mut input, &mut printer).and_then(|summary| {
+        let r = search(&mut printer).and_then(|summary| {
             printer.finish(&summary)?;
             Ok(summary)
         });
@@ -460,6 +493,12 @@ fn search_one(
             if !ctx.quiet_errors && out.failed.is_none() {
                 outcome.messages.push(format!("{name}: {}", io_message(&e)));
             }
+        }
+    }
+    if let Some(damage) = damage {
+        outcome.error = true;
+        if !ctx.quiet_errors {
+            outcome.messages.push(format!("{name}: {damage}"));
         }
     }
     if let Some(e) = out.failed {

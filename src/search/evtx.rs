@@ -1,0 +1,351 @@
+//! Windows event log files (`.evtx`): each record rendered as one line.
+//!
+//! # Contract
+//! [`render`] reads a file into memory, parses its records (chunks in
+//! parallel, with the `evtx` crate) and renders each as one line of text,
+//! in file order, with the record's number beside it (the number in the
+//! record's header, which `evtx_dump` prints as "Record N"; in an exported
+//! log it may differ from the `EventRecordID` field of the event). The
+//! caller searches the text like any other input and reports the record
+//! number as the line number (see [`Renumber`]). Byte offsets (`-b`) refer
+//! to the rendered text. The rendered text of a file is held in memory
+//! (event logs are tens of megabytes; Windows caps them by policy).
+//!
+//! # Renderings
+//! - [`Rendering::KeyValue`] (the default): the one-line `Key=Value` form of
+//!   `../shared/corpus/gen_corpus.py` (`render_event`): the System fields
+//!   `TimeCreated Computer EventID Provider Channel EventRecordID ProcessID
+//!   ThreadID Level Keywords UserID`, then every `EventData` (or
+//!   `UserData`) field in document order. A value holding a space, `"` or
+//!   `=` is quoted, with `"` written `\"`; CR and LF become spaces. Values
+//!   are otherwise as the event holds them, unescaped, which is what Sigma
+//!   values are written against (`\cmd.exe`, `&&`, `"`), and rules behave
+//!   on an `.evtx` file as on the generated Windows corpus.
+//! - [`Rendering::Xml`]: the event's XML as Windows renders it, its lines
+//!   trimmed and joined by one space. XML escapes `& < > " '` in values, so
+//!   a value holding one of them is found only in its escaped form.
+//!
+//! # Damage
+//! A record or chunk that cannot be parsed is skipped, and a file cut
+//! inside a chunk is read up to the cut; the records that can be read are
+//! rendered and [`Rendered::damage`] says what was lost. A file whose
+//! header cannot be read is an error.
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::Path;
+
+use evtx::{EvtxParser, ParserSettings};
+use serde_json::Value;
+
+use super::{Line, Sink};
+
+/// Size of an event log's file header.
+const FILE_HEADER: usize = 4096;
+/// Size of one chunk of records.
+const CHUNK: usize = 64 * 1024;
+
+/// The first bytes of every record.
+const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0, 0];
+
+/// The first bytes of every `.evtx` file.
+pub const MAGIC: &[u8; 8] = b"ElfFile\0";
+
+/// True when `head`, the first bytes of a file, start an event log.
+pub fn is_evtx(head: &[u8]) -> bool {
+    head.starts_with(MAGIC)
+}
+
+/// How a record becomes a line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rendering {
+    /// `Key=Value` pairs, values unescaped (see the module docs).
+    #[default]
+    KeyValue,
+    /// The record's XML on one line.
+    Xml,
+}
+
+/// A file's records as lines.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// One line per record, each ending in LF.
+    pub text: Vec<u8>,
+    /// Record number of each line, in order.
+    pub record_ids: Vec<u64>,
+    /// What could not be read, when something could not.
+    pub damage: Option<String>,
+}
+
+/// Parses and renders every readable record of the event log at `path`,
+/// with `threads` parser threads.
+///
+/// # Errors
+/// The file cannot be opened or is not an event log.
+pub fn render(path: &Path, rendering: Rendering, threads: usize) -> io::Result<Rendered> {
+    let mut bytes = std::fs::read(path)?;
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("evtx: {what}"));
+    if !is_evtx(&bytes) {
+        return Err(invalid("not a Windows event log (no ElfFile header)"));
+    }
+    if bytes.len() < FILE_HEADER {
+        return Err(invalid("file truncated inside its header"));
+    }
+    // A file cut inside a chunk (a copy taken while Windows wrote it, a
+    // partial download): the chunk is padded with zeros so that its
+    // records before the cut are read; the cut is reported as damage.
+    let cut = bytes.len();
+    let truncated = cut > FILE_HEADER && (cut - FILE_HEADER) % CHUNK != 0;
+    if truncated {
+        bytes.resize(FILE_HEADER + (cut - FILE_HEADER).div_ceil(CHUNK) * CHUNK, 0);
+        // Records follow the chunk's 512-byte header back to back; the
+        // first one the cut reaches into is wiped, so that it is not
+        // rendered from its header alone.
+        let chunk = FILE_HEADER + (cut - FILE_HEADER) / CHUNK * CHUNK;
+        let mut at = chunk + 512;
+        while at + 8 <= cut && bytes[at..at + 4] == RECORD_MAGIC {
+            let size = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
+            match at.checked_add(size as usize) {
+                Some(end) if size >= 8 && end <= cut => at = end,
+                _ => break,
+            }
+        }
+        bytes[at.min(cut)..].fill(0);
+    }
+    let settings = ParserSettings::new().num_threads(threads.max(1));
+    let mut parser = EvtxParser::from_buffer(bytes)
+        .map_err(|e| invalid(&e.to_string()))?
+        .with_configuration(settings);
+    let mut out = Rendered::default();
+    let (mut lost, mut first_error) = (0u64, None);
+    let mut lost_one = |e: evtx::err::EvtxError| {
+        lost += 1;
+        first_error.get_or_insert_with(|| e.to_string());
+    };
+    match rendering {
+        Rendering::KeyValue => {
+            for record in parser.records_json_value() {
+                match record {
+                    Ok(r) => {
+                        out.text.extend_from_slice(render_key_value(&r.data).as_bytes());
+                        out.text.push(b'\n');
+                        out.record_ids.push(r.event_record_id);
+                    }
+                    Err(e) => lost_one(e),
+                }
+            }
+        }
+        Rendering::Xml => {
+            for record in parser.records() {
+                match record {
+                    Ok(r) => {
+                        one_line_xml(&r.data, &mut out.text);
+                        out.text.push(b'\n');
+                        out.record_ids.push(r.event_record_id);
+                    }
+                    Err(e) => lost_one(e),
+                }
+            }
+        }
+    }
+    let mut damage = Vec::new();
+    if truncated {
+        damage.push(format!("file truncated at byte {cut}, inside a chunk"));
+    }
+    if let Some(first) = first_error {
+        let what = if lost == 1 { "record or chunk" } else { "records or chunks" };
+        damage.push(format!("{lost} {what} could not be read (first: {first})"));
+    }
+    if !damage.is_empty() {
+        out.damage = Some(format!("evtx: {}", damage.join("; ")));
+    }
+    Ok(out)
+}
+
+/// The XML's lines trimmed and joined by one space.
+fn one_line_xml(xml: &str, out: &mut Vec<u8>) {
+    let mut first = true;
+    for line in xml.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !first {
+            out.push(b' ');
+        }
+        out.extend_from_slice(line.as_bytes());
+        first = false;
+    }
+}
+
+/// The `Key=Value` line of one record (`{"Event": {...}}` as the `evtx`
+/// crate gives it), as `render_event` in `gen_corpus.py` writes it.
+pub fn render_key_value(record: &Value) -> String {
+    let event = record.get("Event").unwrap_or(record);
+    let system = event.get("System").unwrap_or(&Value::Null);
+    let attr = |v: Option<&Value>, key: &str| {
+        v.and_then(|v| v.get("#attributes")).and_then(|a| a.get(key)).cloned()
+    };
+    let provider = attr(system.get("Provider"), "Name");
+    let execution = system.get("Execution");
+    let or = |v: Option<Value>, default: &str| v.unwrap_or_else(|| Value::from(default));
+    let fields: [(&str, Value); 11] = [
+        (
+            "TimeCreated",
+            or(attr(system.get("TimeCreated"), "SystemTime"), "2025-01-01T00:00:00.000000Z"),
+        ),
+        ("Computer", or(system.get("Computer").cloned(), "host")),
+        ("EventID", system.get("EventID").cloned().unwrap_or(Value::Null)),
+        ("Provider", or(provider, "")),
+        ("Channel", or(system.get("Channel").cloned(), "")),
+        ("EventRecordID", or(system.get("EventRecordID").cloned(), "1")),
+        ("ProcessID", or(attr(execution, "ProcessID"), "4")),
+        ("ThreadID", or(attr(execution, "ThreadID"), "8")),
+        ("Level", or(system.get("Level").cloned(), "4")),
+        ("Keywords", or(system.get("Keywords").cloned(), "0x8000000000000000")),
+        ("UserID", or(attr(system.get("Security"), "UserID"), "S-1-5-18")),
+    ];
+    let mut line = String::new();
+    for (key, value) in &fields {
+        push_pair(&mut line, key, value);
+    }
+    let data = match event.get("EventData") {
+        Some(Value::Object(map)) if !map.is_empty() => Some(map.clone()),
+        _ => match event.get("UserData") {
+            // UserData holds one element whose children are the fields.
+            Some(Value::Object(user)) => user.values().find_map(|v| match v {
+                Value::Object(inner) => Some(
+                    inner
+                        .iter()
+                        .filter(|(k, _)| *k != "#attributes")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                _ => None,
+            }),
+            _ => None,
+        },
+    };
+    for (key, value) in data.iter().flatten() {
+        push_pair(&mut line, &key.replace(' ', ""), value);
+    }
+    line
+}
+
+/// Appends ` key=value` (no space before the first pair).
+fn push_pair(line: &mut String, key: &str, value: &Value) {
+    if !line.is_empty() {
+        line.push(' ');
+    }
+    let text = match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        // An element with attributes and text (`EventID` with
+        // `Qualifiers`): its text is the value.
+        Value::Object(map) if map.contains_key("#text") => text_of(&map["#text"]),
+        Value::Object(_) | Value::Array(_) => value.to_string(),
+        other => other.to_string(),
+    };
+    let text = text.replace(['\r', '\n'], " ");
+    let _ = write!(line, "{key}=");
+    if text.is_empty() || text.contains([' ', '"', '=']) {
+        let _ = write!(line, "\"{}\"", text.replace('"', "\\\""));
+    } else {
+        line.push_str(&text);
+    }
+}
+
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A sink that reports each line's record number as its line number.
+pub struct Renumber<'a, S: ?Sized> {
+    /// The sink lines go to.
+    pub inner: &'a mut S,
+    /// Record number of each rendered line.
+    pub record_ids: &'a [u64],
+}
+
+impl<S: Sink + ?Sized> Renumber<'_, S> {
+    fn renumbered<'l>(&self, line: &Line<'l>) -> Line<'l> {
+        let number = line.number.map(|n| {
+            let index = usize::try_from(n - 1).unwrap_or(usize::MAX);
+            self.record_ids.get(index).copied().unwrap_or(n)
+        });
+        Line { number, ..*line }
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Renumber<'_, S> {
+    fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
+        let line = self.renumbered(line);
+        self.inner.selected(&line)
+    }
+
+    fn context(&mut self, line: &Line<'_>) -> io::Result<()> {
+        let line = self.renumbered(line);
+        self.inner.context(&line)
+    }
+
+    fn context_break(&mut self) -> io::Result<()> {
+        self.inner.context_break()
+    }
+
+    fn binary_match(&mut self) -> io::Result<()> {
+        self.inner.binary_match()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_follows_gen_corpus() {
+        let record: Value = serde_json::from_str(
+            r##"{"Event":{"#attributes":{"xmlns":"x"},"System":{
+                "Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},
+                "EventID":1,"Level":4,"Keywords":"0x8000000000000000",
+                "TimeCreated":{"#attributes":{"SystemTime":"2025-12-06T21:11:02.649150Z"}},
+                "EventRecordID":67583,"Execution":{"#attributes":{"ProcessID":3904,"ThreadID":4272}},
+                "Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"pc",
+                "Security":{"#attributes":{"UserID":"S-1-5-18"}}},
+              "EventData":{"Image":"C:\\Windows\\System32\\cmd.exe",
+                "CommandLine":"cmd.exe /c \"whoami\"","Rule Name":null,"Hashes":"a=b",
+                "Multi":"one\r\ntwo"}}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            render_key_value(&record),
+            "TimeCreated=2025-12-06T21:11:02.649150Z Computer=pc EventID=1 \
+             Provider=Microsoft-Windows-Sysmon Channel=Microsoft-Windows-Sysmon/Operational \
+             EventRecordID=67583 ProcessID=3904 ThreadID=4272 Level=4 \
+             Keywords=0x8000000000000000 UserID=S-1-5-18 Image=C:\\Windows\\System32\\cmd.exe \
+             CommandLine=\"cmd.exe /c \\\"whoami\\\"\" RuleName=\"\" Hashes=\"a=b\" \
+             Multi=\"one  two\""
+        );
+    }
+
+    #[test]
+    fn key_value_user_data_and_qualified_event_id() {
+        let record: Value = serde_json::from_str(
+            r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7036}},
+              "UserData":{"Op":{"#attributes":{"xmlns":"y"},"Task":"\\Microsoft\\x","Flag":true}}}}"##,
+        )
+        .unwrap();
+        let line = render_key_value(&record);
+        assert!(line.contains(" EventID=7036 "), "{line}");
+        assert!(line.ends_with(" Task=\\Microsoft\\x Flag=true"), "{line}");
+    }
+
+    #[test]
+    fn xml_on_one_line() {
+        let mut out = Vec::new();
+        one_line_xml(
+            "<Event>\n  <System>\n    <EventID>1</EventID>\n  </System>\n</Event>\n",
+            &mut out,
+        );
+        assert_eq!(out, b"<Event> <System> <EventID>1</EventID> </System> </Event>");
+    }
+}
