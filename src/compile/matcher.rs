@@ -115,8 +115,8 @@ pub(crate) struct LineMatcher {
     ac: NFA,
     roles: Vec<Vec<Role>>,
     /// Patterns whose later occurrences on a line change nothing once one
-    /// has been handled (plain case-folded pieces of one-piece atoms, and
-    /// triggers).
+    /// has been handled (triggers, and case-folded pieces used only as
+    /// whole atoms or as first pieces of sequences without a lead).
     once_per_line: Vec<bool>,
     pieces: Vec<PieceLit>,
     seqs: Vec<Seq>,
@@ -329,7 +329,9 @@ impl LineMatcher {
                     }
                 };
                 for (k, (piece, spellings)) in alt.iter().zip(row).enumerate() {
-                    let exact = !atom.fold_case;
+                    // The automaton folds ASCII letters only: a piece
+                    // without them is matched byte for byte already.
+                    let exact = !atom.fold_case && piece.iter().any(u8::is_ascii_alphabetic);
                     let pid = *piece_ids.entry((piece.clone(), exact)).or_insert_with(|| {
                         pieces.push(PieceLit { bytes: piece.clone(), exact, uses: Vec::new() });
                         let pid = pieces.len() as u32 - 1;
@@ -378,7 +380,16 @@ impl LineMatcher {
                     Role::Trigger(_) => true,
                     Role::Piece(pid) => {
                         let piece = &pieces[pid as usize];
-                        !piece.exact && piece.uses.iter().all(|u| matches!(u, Use::Atom(_)))
+                        // The first occurrence of a piece is the best one
+                        // for a whole atom and for the first piece of a
+                        // sequence (it ends earliest); only a sequence
+                        // waiting for a later piece, or a lead that an
+                        // early occurrence may not satisfy, needs more.
+                        !piece.exact
+                            && piece.uses.iter().all(|u| match *u {
+                                Use::Atom(_) => true,
+                                Use::Seq { seq, k } => k == 0 && seqs[seq as usize].lead == 0,
+                            })
                     }
                     Role::Special => false,
                 })
