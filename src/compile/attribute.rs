@@ -20,6 +20,14 @@
 //! Invariant: a rule not evaluated on a line is false on it, because none
 //! of its triggers occurred. Formulas are stored flattened in pre-order
 //! with each node's subtree end, so evaluation short-circuits by jumping.
+//!
+//! Complex atoms (checked with their own regex, see
+//! [`matcher`](super::matcher)) are *lazy*: the scan only says which of
+//! them may occur ([`Attributor::defer`]), which triggers their rules as a
+//! seen atom would, and the regex runs when an evaluation first needs the
+//! answer (then it is kept for the line). Children of AND and OR are
+//! stored with the subtrees free of complex atoms first, so a rule whose
+//! cheap part settles it never runs a regex.
 
 use super::prefilter::rarity;
 use super::Rows;
@@ -52,6 +60,8 @@ pub(crate) struct Attributor {
     triggers: Rows,
     /// Rules without a cover: evaluated on every line.
     always: Vec<u32>,
+    /// Atoms decided by their own regex, on demand.
+    lazy: Vec<bool>,
 }
 
 /// Per-thread, per-line state.
@@ -59,6 +69,9 @@ pub(crate) struct Attributor {
 pub(crate) struct AttributionState {
     /// The line number (mod 2^32, never 0) at which each atom was last seen.
     atom_seen: Vec<u32>,
+    /// The line number at which each lazy atom was last deferred: it may
+    /// occur, and its regex has not run yet.
+    atom_deferred: Vec<u32>,
     /// The line number at which each rule was last triggered.
     rule_triggered: Vec<u32>,
     line: u32,
@@ -66,8 +79,10 @@ pub(crate) struct AttributionState {
 }
 
 impl Attributor {
-    /// Builds the tables for `rules` over `atoms`.
-    pub(crate) fn new(atoms: &[Atom], rules: &[Formula]) -> Attributor {
+    /// Builds the tables for `rules` over `atoms`; `lazy` marks the atoms
+    /// that are deferred (empty: none).
+    pub(crate) fn new(atoms: &[Atom], rules: &[Formula], lazy: Vec<bool>) -> Attributor {
+        let lazy = if lazy.is_empty() { vec![false; atoms.len()] } else { lazy };
         let cost: Vec<f64> = atoms
             .iter()
             .map(|a| a.cover().map_or(1.0, |lits| lits.iter().map(rarity).sum::<f64>().min(1.0)))
@@ -78,7 +93,7 @@ impl Attributor {
         let mut always = Vec::new();
         for (r, f) in rules.iter().enumerate() {
             roots.push(u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes"));
-            flatten(f, &mut nodes);
+            flatten(f, &lazy, &mut nodes);
             match trigger_cover(f, &cost) {
                 Some((cover, _)) => {
                     let mut cover = cover;
@@ -91,13 +106,14 @@ impl Attributor {
                 None => always.push(r as u32),
             }
         }
-        Attributor { nodes, roots, triggers: Rows::from_lists(&triggered_by), always }
+        Attributor { nodes, roots, triggers: Rows::from_lists(&triggered_by), always, lazy }
     }
 
     /// Fresh per-thread state.
     pub(crate) fn state(&self) -> AttributionState {
         AttributionState {
             atom_seen: vec![0; self.triggers.len()],
+            atom_deferred: vec![0; self.triggers.len()],
             rule_triggered: vec![0; self.roots.len()],
             line: 0,
             candidates: Vec::new(),
@@ -111,6 +127,7 @@ impl Attributor {
         if st.line == 0 {
             // The stamps wrapped: old stamps could look current.
             st.atom_seen.fill(0);
+            st.atom_deferred.fill(0);
             st.rule_triggered.fill(0);
             st.line = 1;
         }
@@ -122,6 +139,21 @@ impl Attributor {
         if std::mem::replace(&mut st.atom_seen[a as usize], st.line) == st.line {
             return;
         }
+        self.trigger(st, a);
+    }
+
+    /// Records that lazy atom `a` may occur on the line: its rules are
+    /// evaluated, and its regex runs if one of them needs it.
+    pub(crate) fn defer(&self, st: &mut AttributionState, a: u32) {
+        debug_assert!(self.lazy[a as usize]);
+        if std::mem::replace(&mut st.atom_deferred[a as usize], st.line) == st.line {
+            return;
+        }
+        self.trigger(st, a);
+    }
+
+    #[inline]
+    fn trigger(&self, st: &mut AttributionState, a: u32) {
         for &r in self.triggers.of(a) {
             if std::mem::replace(&mut st.rule_triggered[r as usize], st.line) != st.line {
                 st.candidates.push(r);
@@ -129,18 +161,31 @@ impl Attributor {
         }
     }
 
-    /// The rules that select the line, ascending.
-    pub(crate) fn finish(&self, st: &AttributionState, out: &mut Vec<u32>) {
+    /// The rules that select the line, ascending. `check(atom)` runs a
+    /// deferred atom's regex on the line.
+    pub(crate) fn finish(
+        &self,
+        st: &mut AttributionState,
+        out: &mut Vec<u32>,
+        check: &mut dyn FnMut(u32) -> bool,
+    ) {
         out.clear();
-        for &r in st.candidates.iter().chain(&self.always) {
-            if self.eval(st, self.roots[r as usize] as usize) {
+        let candidates = std::mem::take(&mut st.candidates);
+        for &r in candidates.iter().chain(&self.always) {
+            if self.eval(st, self.roots[r as usize] as usize, check) {
                 out.push(r);
             }
         }
+        st.candidates = candidates;
         out.sort_unstable();
     }
 
-    fn eval(&self, st: &AttributionState, i: usize) -> bool {
+    fn eval(
+        &self,
+        st: &mut AttributionState,
+        i: usize,
+        check: &mut dyn FnMut(u32) -> bool,
+    ) -> bool {
         let node = self.nodes[i];
         let children = || {
             let end = node.end as usize;
@@ -154,17 +199,42 @@ impl Attributor {
             })
         };
         match node.op {
-            Op::Atom(a) => st.atom_seen[a as usize] == st.line,
+            Op::Atom(a) => {
+                let a = a as usize;
+                if st.atom_seen[a] == st.line {
+                    true
+                } else if st.atom_deferred[a] == st.line {
+                    st.atom_deferred[a] = 0;
+                    let occurs = check(a as u32);
+                    if occurs {
+                        st.atom_seen[a] = st.line;
+                    }
+                    occurs
+                } else {
+                    false
+                }
+            }
             Op::Const(b) => b,
-            Op::Not => !self.eval(st, i + 1),
-            Op::And => children().all(|c| self.eval(st, c)),
-            Op::Or => children().any(|c| self.eval(st, c)),
+            Op::Not => !self.eval(st, i + 1, check),
+            Op::And => children().all(|c| self.eval(st, c, check)),
+            Op::Or => children().any(|c| self.eval(st, c, check)),
         }
     }
 }
 
-/// Appends `f` in pre-order.
-fn flatten(f: &Formula, nodes: &mut Vec<Node>) {
+/// True when `f` mentions a lazy atom.
+fn has_lazy(f: &Formula, lazy: &[bool]) -> bool {
+    match f {
+        Formula::Atom(a) => lazy[a.index()],
+        Formula::Const(_) => false,
+        Formula::Not(x) => has_lazy(x, lazy),
+        Formula::And(xs) | Formula::Or(xs) => xs.iter().any(|x| has_lazy(x, lazy)),
+    }
+}
+
+/// Appends `f` in pre-order, children free of lazy atoms first (AND and
+/// OR are commutative; the order only decides what short-circuits).
+fn flatten(f: &Formula, lazy: &[bool], nodes: &mut Vec<Node>) {
     let at = nodes.len();
     let op = match f {
         Formula::Atom(a) => Op::Atom(a.0),
@@ -175,8 +245,12 @@ fn flatten(f: &Formula, nodes: &mut Vec<Node>) {
     };
     nodes.push(Node { op, end: 0 });
     match f {
-        Formula::Not(x) => flatten(x, nodes),
-        Formula::And(xs) | Formula::Or(xs) => xs.iter().for_each(|x| flatten(x, nodes)),
+        Formula::Not(x) => flatten(x, lazy, nodes),
+        Formula::And(xs) | Formula::Or(xs) => {
+            let (cheap, costly): (Vec<&Formula>, Vec<&Formula>) =
+                xs.iter().partition(|x| !has_lazy(x, lazy));
+            cheap.into_iter().chain(costly).for_each(|x| flatten(x, lazy, nodes));
+        }
         Formula::Atom(_) | Formula::Const(_) => {}
     }
     nodes[at].end = u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes");

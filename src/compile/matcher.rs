@@ -420,17 +420,34 @@ impl LineMatcher {
         }
     }
 
+    /// True for each atom that the automaton cannot decide alone: it is
+    /// checked with its own regex (see [`Complex`]).
+    pub(crate) fn complex_mask(&self, atoms: usize) -> Vec<bool> {
+        let mut mask = vec![false; atoms];
+        for cx in &self.complex {
+            mask[cx.atom.index()] = true;
+        }
+        mask
+    }
+
     /// Scans one line, calling `seen(atom)` for each atom that occurs (an
     /// atom may be reported more than once); `seen` returns true to stop.
-    /// Complex atoms are checked with `oracle`'s regexes.
+    ///
+    /// Complex atoms are checked with `oracle`'s regexes at the end of the
+    /// line, or, when `deferred` is given, appended to it instead: those
+    /// are the complex atoms that *may* occur (a trigger occurred, or they
+    /// have none, and the line is long enough); every other complex atom is
+    /// false on the line. The caller then runs the regex only if it needs
+    /// the answer.
     pub(crate) fn scan(
         &self,
         line: &[u8],
         st: &mut LineState,
         oracle: &Oracle,
         seen: &mut dyn FnMut(AtomId) -> bool,
+        deferred: Option<&mut Vec<AtomId>>,
     ) -> Scan {
-        let result = self.scan_inner(line, st, oracle, seen);
+        let result = self.scan_inner(line, st, oracle, seen, deferred);
         for s in st.touched.drain(..) {
             st.progress[s as usize] = (0, 0);
         }
@@ -503,6 +520,7 @@ impl LineMatcher {
         st: &mut LineState,
         oracle: &Oracle,
         seen: &mut dyn FnMut(AtomId) -> bool,
+        deferred: Option<&mut Vec<AtomId>>,
     ) -> Scan {
         st.line = st.line.wrapping_add(1);
         if st.line == 0 {
@@ -530,6 +548,15 @@ impl LineMatcher {
                     return stop;
                 }
             }
+        }
+        if let Some(deferred) = deferred {
+            for &c in st.pending.iter().chain(&self.always) {
+                let cx = &self.complex[c as usize];
+                if line.len() >= cx.min_len {
+                    deferred.push(cx.atom);
+                }
+            }
+            return Scan::Done;
         }
         let pending = std::mem::take(&mut st.pending);
         for &c in pending.iter().chain(&self.always) {

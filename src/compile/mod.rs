@@ -114,6 +114,9 @@ pub struct Cache {
     line: Option<LineState>,
     circuit: CircuitState,
     attribution: AttributionState,
+    /// Complex atoms that may occur on the line (attribution runs their
+    /// regexes on demand).
+    deferred: Vec<AtomId>,
 }
 
 /// Why a program could not be built.
@@ -146,7 +149,8 @@ impl Program {
             Engine::Auto => LineMatcher::new(atoms, config.automaton_size_limit),
         };
         let circuit = Circuit::new(atoms.len(), rules);
-        let attributor = Attributor::new(atoms, rules);
+        let lazy = matcher.as_ref().map_or(Vec::new(), |m| m.complex_mask(atoms.len()));
+        let attributor = Attributor::new(atoms, rules, lazy);
         let prefilter = if config.prefilter {
             let mut all = Vec::new();
             let mut ok = true;
@@ -181,6 +185,7 @@ impl Program {
             line: self.matcher.as_ref().map(LineMatcher::state),
             circuit: self.circuit.state(),
             attribution: self.attributor.state(),
+            deferred: Vec::new(),
         }
     }
 
@@ -231,13 +236,25 @@ impl Program {
         attributor.begin(st);
         if let Some(matcher) = &self.matcher {
             let mut state = cache.line.take().expect("cache made by this program");
-            let scan = matcher.scan(line, &mut state, &self.oracle, &mut |a| {
-                attributor.see(st, a.0);
-                false
-            });
+            let deferred = &mut cache.deferred;
+            deferred.clear();
+            let scan = matcher.scan(
+                line,
+                &mut state,
+                &self.oracle,
+                &mut |a| {
+                    attributor.see(st, a.0);
+                    false
+                },
+                Some(deferred),
+            );
+            for a in deferred.iter() {
+                attributor.defer(st, a.0);
+            }
             cache.line = Some(state);
             if !matches!(scan, Scan::NeedsExact) {
-                attributor.finish(st, out);
+                let oracle = &self.oracle;
+                attributor.finish(st, out, &mut |a| oracle.regex(a as usize).is_match(line));
                 return;
             }
             // A character the automaton cannot fold: the oracle decides.
@@ -248,7 +265,7 @@ impl Program {
                 attributor.see(st, i as u32);
             }
         }
-        attributor.finish(st, out);
+        attributor.finish(st, out, &mut |_| unreachable!("the oracle defers no atom"));
     }
 
     /// The first line starting at or after `from` (which must be the start
@@ -315,10 +332,16 @@ impl Program {
         if let Some(matcher) = &self.matcher {
             let mut state = cache.line.take().expect("cache made by this program");
             let circuit = &mut cache.circuit;
-            let scan = matcher.scan(line, &mut state, &self.oracle, &mut |a| {
-                let became_true = self.circuit.see(circuit, a);
-                (any && became_true) || self.circuit.all_decided(circuit)
-            });
+            let scan = matcher.scan(
+                line,
+                &mut state,
+                &self.oracle,
+                &mut |a| {
+                    let became_true = self.circuit.see(circuit, a);
+                    (any && became_true) || self.circuit.all_decided(circuit)
+                },
+                None,
+            );
             cache.line = Some(state);
             match scan {
                 Scan::Stopped | Scan::Done => return,
