@@ -49,7 +49,9 @@ fn formula(n_atoms: u32) -> impl Strategy<Value = Formula> {
         prop_oneof![
             inner.clone().prop_map(Formula::not),
             prop::collection::vec(inner.clone(), 1..4).prop_map(Formula::and),
-            prop::collection::vec(inner, 1..4).prop_map(Formula::or),
+            // Up to 6 children: attribution groups the plain atoms of an
+            // OR with 4 or more.
+            prop::collection::vec(inner, 1..7).prop_map(Formula::or),
         ]
     })
 }
@@ -67,7 +69,7 @@ fn haystack() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn case() -> impl Strategy<Value = (Vec<Atom>, Vec<Formula>, Vec<u8>)> {
-    prop::collection::vec(atom(), 1..6)
+    prop::collection::vec(atom(), 1..8)
         .prop_flat_map(|atoms| {
             let n = atoms.len() as u32;
             (Just(atoms), prop::collection::vec(formula(n), 1..4), haystack())

@@ -28,6 +28,11 @@
 //! answer (then it is kept for the line). Children of AND and OR are
 //! stored with the subtrees free of complex atoms first, so a rule whose
 //! cheap part settles it never runs a regex.
+//!
+//! The plain atoms under one OR (SigmaHQ lists hundreds of values in one
+//! selection) form a *group*: seeing an atom stamps its groups, so the OR
+//! is one stamp check however long the list, and a long list that holds
+//! a common value costs nothing per line beyond that value's sighting.
 
 use super::prefilter::rarity;
 use super::Rows;
@@ -36,6 +41,8 @@ use crate::lower::{Atom, Formula};
 #[derive(Clone, Copy, Debug)]
 enum Op {
     Atom(u32),
+    /// One of a group's atoms was seen.
+    AnyOf(u32),
     Const(bool),
     Not,
     And,
@@ -62,6 +69,9 @@ pub(crate) struct Attributor {
     always: Vec<u32>,
     /// Atoms decided by their own regex, on demand.
     lazy: Vec<bool>,
+    /// For each atom, the groups it belongs to.
+    groups_of: Rows,
+    groups: usize,
 }
 
 /// Per-thread, per-line state.
@@ -72,6 +82,8 @@ pub(crate) struct AttributionState {
     /// The line number at which each lazy atom was last deferred: it may
     /// occur, and its regex has not run yet.
     atom_deferred: Vec<u32>,
+    /// The line number at which one of each group's atoms was last seen.
+    group_seen: Vec<u32>,
     /// The line number at which each rule was last triggered.
     rule_triggered: Vec<u32>,
     line: u32,
@@ -91,9 +103,10 @@ impl Attributor {
         let mut roots = Vec::with_capacity(rules.len());
         let mut triggered_by: Vec<Vec<u32>> = vec![Vec::new(); atoms.len()];
         let mut always = Vec::new();
+        let mut groups = Groups { of_atom: vec![Vec::new(); atoms.len()], len: 0 };
         for (r, f) in rules.iter().enumerate() {
             roots.push(u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes"));
-            flatten(f, &lazy, &mut nodes);
+            flatten(f, &lazy, &mut groups, &mut nodes);
             match trigger_cover(f, &cost) {
                 Some((cover, _)) => {
                     let mut cover = cover;
@@ -106,7 +119,15 @@ impl Attributor {
                 None => always.push(r as u32),
             }
         }
-        Attributor { nodes, roots, triggers: Rows::from_lists(&triggered_by), always, lazy }
+        Attributor {
+            nodes,
+            roots,
+            triggers: Rows::from_lists(&triggered_by),
+            always,
+            lazy,
+            groups_of: Rows::from_lists(&groups.of_atom),
+            groups: groups.len,
+        }
     }
 
     /// Fresh per-thread state.
@@ -114,6 +135,7 @@ impl Attributor {
         AttributionState {
             atom_seen: vec![0; self.triggers.len()],
             atom_deferred: vec![0; self.triggers.len()],
+            group_seen: vec![0; self.groups],
             rule_triggered: vec![0; self.roots.len()],
             line: 0,
             candidates: Vec::new(),
@@ -128,6 +150,7 @@ impl Attributor {
             // The stamps wrapped: old stamps could look current.
             st.atom_seen.fill(0);
             st.atom_deferred.fill(0);
+            st.group_seen.fill(0);
             st.rule_triggered.fill(0);
             st.line = 1;
         }
@@ -138,6 +161,9 @@ impl Attributor {
     pub(crate) fn see(&self, st: &mut AttributionState, a: u32) {
         if std::mem::replace(&mut st.atom_seen[a as usize], st.line) == st.line {
             return;
+        }
+        for &g in self.groups_of.of(a) {
+            st.group_seen[g as usize] = st.line;
         }
         self.trigger(st, a);
     }
@@ -214,6 +240,7 @@ impl Attributor {
                     false
                 }
             }
+            Op::AnyOf(g) => st.group_seen[g as usize] == st.line,
             Op::Const(b) => b,
             Op::Not => !self.eval(st, i + 1, check),
             Op::And => children().all(|c| self.eval(st, c, check)),
@@ -232,9 +259,54 @@ fn has_lazy(f: &Formula, lazy: &[bool]) -> bool {
     }
 }
 
+/// The OR groups being built: for each atom, its groups.
+struct Groups {
+    of_atom: Vec<Vec<u32>>,
+    len: usize,
+}
+
+/// Fewest plain atoms under one OR that make a group (below, checking the
+/// atoms one by one is as cheap).
+const GROUP_MIN: usize = 4;
+
 /// Appends `f` in pre-order, children free of lazy atoms first (AND and
-/// OR are commutative; the order only decides what short-circuits).
-fn flatten(f: &Formula, lazy: &[bool], nodes: &mut Vec<Node>) {
+/// OR are commutative; the order only decides what short-circuits), the
+/// plain atoms of a long OR as one group.
+fn flatten(f: &Formula, lazy: &[bool], groups: &mut Groups, nodes: &mut Vec<Node>) {
+    let is_plain = |x: &Formula| matches!(x, Formula::Atom(a) if !lazy[a.index()]);
+    if let Formula::Or(xs) = f {
+        let plain: Vec<u32> = xs
+            .iter()
+            .filter_map(|x| match x {
+                Formula::Atom(a) if is_plain(x) => Some(a.0),
+                _ => None,
+            })
+            .collect();
+        if plain.len() >= GROUP_MIN {
+            let g = u32::try_from(groups.len).expect("fewer than 2^32 groups");
+            groups.len += 1;
+            for &a in &plain {
+                groups.of_atom[a as usize].push(g);
+            }
+            let group_node = |nodes: &mut Vec<Node>| {
+                let end = u32::try_from(nodes.len() + 1).expect("fewer than 2^32 formula nodes");
+                nodes.push(Node { op: Op::AnyOf(g), end });
+            };
+            let rest: Vec<&Formula> = xs.iter().filter(|x| !is_plain(x)).collect();
+            if rest.is_empty() {
+                group_node(nodes);
+                return;
+            }
+            let at = nodes.len();
+            nodes.push(Node { op: Op::Or, end: 0 });
+            group_node(nodes);
+            let (cheap, costly): (Vec<&Formula>, Vec<&Formula>) =
+                rest.into_iter().partition(|x| !has_lazy(x, lazy));
+            cheap.into_iter().chain(costly).for_each(|x| flatten(x, lazy, groups, nodes));
+            nodes[at].end = u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes");
+            return;
+        }
+    }
     let at = nodes.len();
     let op = match f {
         Formula::Atom(a) => Op::Atom(a.0),
@@ -245,11 +317,11 @@ fn flatten(f: &Formula, lazy: &[bool], nodes: &mut Vec<Node>) {
     };
     nodes.push(Node { op, end: 0 });
     match f {
-        Formula::Not(x) => flatten(x, lazy, nodes),
+        Formula::Not(x) => flatten(x, lazy, groups, nodes),
         Formula::And(xs) | Formula::Or(xs) => {
             let (cheap, costly): (Vec<&Formula>, Vec<&Formula>) =
                 xs.iter().partition(|x| !has_lazy(x, lazy));
-            cheap.into_iter().chain(costly).for_each(|x| flatten(x, lazy, nodes));
+            cheap.into_iter().chain(costly).for_each(|x| flatten(x, lazy, groups, nodes));
         }
         Formula::Atom(_) | Formula::Const(_) => {}
     }
