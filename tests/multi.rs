@@ -73,6 +73,29 @@ fn lines_are_tagged_with_their_rules() {
 }
 
 #[test]
+fn a_rule_true_on_every_line_selects_every_line() {
+    // An empty value is a substring of every line (SigmaHQ's
+    // proxy_ua_empty): -c needs no scan, and every line is still tagged
+    // with every rule that selects it.
+    let dir = setup();
+    dir.create(
+        "rules/empty.yml",
+        "title: Empty\ndetection:\n  sel:\n    c-useragent: ''\n  condition: sel\n",
+    );
+    let r = dir.run(&["-f", "rules", "-c", "log.txt"]);
+    assert_eq!((r.stdout.as_str(), r.code), ("5\n", 0));
+    let r = dir.run(&["-f", "rules", "-n", "log.txt"]);
+    eqnice!(
+        "1:empty,ssh:Failed password for bob from 1.2.3.4\n\
+         2:empty,shell:wget http://x/a.sh && chmod +x a.sh\n\
+         3:empty:nothing here\n\
+         4:empty:Failed password for root from 5.6.7.8\n\
+         5:empty,shell,ssh:chmod +x b; Failed password for eve\n",
+        r.stdout
+    );
+}
+
+#[test]
 fn selection_by_metadata() {
     let dir = setup();
     let run = |args: &[&str]| {

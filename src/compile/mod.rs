@@ -106,6 +106,10 @@ pub struct Program {
     matcher: Option<LineMatcher>,
     oracle: Oracle,
     prefilter: Option<Prefilter>,
+    /// Some rule is the constant `true` (e.g. a selection of one empty
+    /// value): every line is selected, and "does any rule select this
+    /// line" needs no scan.
+    selects_every_line: bool,
 }
 
 /// Per-thread mutable state of a search.
@@ -176,6 +180,7 @@ impl Program {
             matcher,
             oracle,
             prefilter,
+            selects_every_line: rules.iter().any(|f| *f == Formula::Const(true)),
         })
     }
 
@@ -223,6 +228,9 @@ impl Program {
 
     /// True when any rule selects `line` (a line without its `\n`).
     pub fn is_match(&self, cache: &mut Cache, line: &[u8]) -> bool {
+        if self.selects_every_line {
+            return true;
+        }
         self.scan(cache, line, true);
         let any = self.circuit.any(&cache.circuit);
         self.circuit.reset(&mut cache.circuit);
