@@ -180,7 +180,7 @@ impl Program {
             matcher,
             oracle,
             prefilter,
-            selects_every_line: rules.iter().any(|f| *f == Formula::Const(true)),
+            selects_every_line: rules.contains(&Formula::Const(true)),
         })
     }
 
