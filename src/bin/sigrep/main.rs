@@ -516,10 +516,35 @@ struct Part {
     rule_hits: Vec<u64>,
 }
 
-/// Searches one large mapped file in `ctx.split` parts at line boundaries,
-/// one thread each, and prints the parts in order: the output is the same
-/// as a one-thread search (tests compare them). Output stops after a part
-/// that reported a binary file match, as a one-thread search stops there.
+/// Bytes of input per part of a split file. Parts are searched by the
+/// threads in turn and printed in order; small parts keep the threads
+/// busy to the end and the buffered output small.
+const SPLIT_PART: usize = 1 << 20;
+
+/// Parts searched but not yet printed, per thread: the bound on buffered
+/// output (with every line tagged by many rules, the output of a part is a
+/// few times its input).
+const SPLIT_AHEAD: usize = 4;
+
+/// The hand-out of parts to the threads of a split search.
+struct Dispatch {
+    /// Where the next part starts, and its first line's number.
+    next_start: usize,
+    next_line: u64,
+    next_index: usize,
+    /// Parts printed so far.
+    printed: usize,
+    /// Set when printing stopped early: the threads take no more parts.
+    stop: bool,
+}
+
+/// Searches one large mapped file with `ctx.split` threads, in parts of
+/// [`SPLIT_PART`] bytes cut at line ends, and prints the parts in order as
+/// they complete: the output is the same as a one-thread search (tests
+/// compare them), and at most [`SPLIT_AHEAD`] parts per thread wait in
+/// memory, however large the file and its output. Output stops after a
+/// part that reported a binary file match, as a one-thread search stops
+/// there.
 #[allow(clippy::too_many_arguments)]
 fn search_split(
     ctx: &Ctx<'_>,
@@ -532,68 +557,120 @@ fn search_split(
     outcome: &mut Outcome,
 ) -> io::Result<()> {
     let hay: &[u8] = map;
-    let parts = ctx.split;
-    let mut cuts = vec![0];
-    for k in 1..parts {
-        let target = (hay.len() / parts * k).max(*cuts.last().unwrap());
-        let cut = memchr::memchr(b'\n', &hay[target..]).map_or(hay.len(), |i| target + i + 1);
-        cuts.push(cut);
-    }
-    cuts.push(hay.len());
+    let threads = ctx.split;
     let numbered = ctx.search.line_numbers;
-    let results: Vec<io::Result<Part>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..parts)
-            .map(|k| {
-                let (start, end) = (cuts[k], cuts[k + 1]);
-                scope.spawn(move || -> io::Result<Part> {
-                    let first_line =
-                        if numbered { 1 + search::count_newlines(&hay[..start]) } else { 1 };
-                    let mut part = Part::default();
-                    let mut local = PrintState::default();
-                    let mut searcher = Searcher::new(program, ctx.search.clone());
-                    if printer.json {
-                        let mut p = JsonPrinter::new(printer, name, &mut part.stdout, &mut local);
-                        part.summary = searcher
-                            .search_mapped_part(map, start, end, first_line, false, &mut p)?;
-                        part.rule_hits = p.rule_hits;
-                    } else {
-                        let mut p = FilePrinter::new(
-                            printer,
-                            name.as_bytes(),
-                            &mut part.stdout,
-                            &mut local,
-                        );
-                        part.summary = searcher
-                            .search_mapped_part(map, start, end, first_line, false, &mut p)?;
-                        part.messages = std::mem::take(&mut p.messages);
-                        part.rule_hits = p.rule_hits;
-                    }
-                    Ok(part)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("worker panicked"))))
-            .collect()
+    let dispatch = Mutex::new(Dispatch {
+        next_start: 0,
+        next_line: 1,
+        next_index: 0,
+        printed: 0,
+        stop: false,
     });
+    let turn = Condvar::new();
+    // The next part for a thread, once fewer than the bound wait unprinted.
+    let take = || -> Option<(usize, usize, usize, u64)> {
+        let mut d = dispatch.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if d.stop || d.next_start >= hay.len() {
+                return None;
+            }
+            if d.next_index - d.printed < SPLIT_AHEAD * threads {
+                break;
+            }
+            d = turn.wait(d).unwrap_or_else(|e| e.into_inner());
+        }
+        let start = d.next_start;
+        let target = (start + SPLIT_PART).min(hay.len());
+        let end = memchr::memchr(b'\n', &hay[target..]).map_or(hay.len(), |i| target + i + 1);
+        let first_line = d.next_line;
+        if numbered {
+            // Counting is many times faster than searching: done here,
+            // in order, it costs the threads little waiting.
+            d.next_line += search::count_newlines(&hay[start..end]) as u64;
+        }
+        let index = d.next_index;
+        d.next_start = end;
+        d.next_index += 1;
+        Some((index, start, end, first_line))
+    };
+    let search_part = |searcher: &mut Searcher<'_>, start, end, first_line| -> io::Result<Part> {
+        let mut part = Part::default();
+        let mut local = PrintState::default();
+        if printer.json {
+            let mut p = JsonPrinter::new(printer, name, &mut part.stdout, &mut local);
+            part.summary =
+                searcher.search_mapped_part(map, start, end, first_line, false, &mut p)?;
+            part.rule_hits = p.rule_hits;
+        } else {
+            let mut p = FilePrinter::new(printer, name.as_bytes(), &mut part.stdout, &mut local);
+            part.summary =
+                searcher.search_mapped_part(map, start, end, first_line, false, &mut p)?;
+            part.messages = std::mem::take(&mut p.messages);
+            part.rule_hits = p.rule_hits;
+        }
+        Ok(part)
+    };
+    let (done, parts) = std::sync::mpsc::channel::<(usize, io::Result<Part>)>();
     let mut total = search::Summary::default();
-    for result in results {
-        let part = result?;
-        out.write_all(&part.stdout)?;
-        outcome.messages.extend(part.messages);
-        total.selected += part.summary.selected;
-        if outcome.rule_hits.len() < part.rule_hits.len() {
-            outcome.rule_hits.resize(part.rule_hits.len(), 0);
+    let printed = std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 0..threads {
+            let done = done.clone();
+            let (take, search_part) = (&take, &search_part);
+            scope.spawn(move || {
+                let mut searcher = Searcher::new(program, ctx.search.clone());
+                while let Some((index, start, end, first_line)) = take() {
+                    let part = search_part(&mut searcher, start, end, first_line);
+                    let failed = part.is_err();
+                    if done.send((index, part)).is_err() || failed {
+                        return;
+                    }
+                }
+            });
         }
-        for (t, h) in outcome.rule_hits.iter_mut().zip(&part.rule_hits) {
-            *t += h;
+        drop(done);
+        // Print the parts in order; stop (and let the threads stop) at an
+        // error, a binary match, or a failed write.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        let stop = || {
+            dispatch.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+            turn.notify_all();
+        };
+        for (index, part) in parts.iter() {
+            waiting.insert(index, part);
+            while let Some(part) = waiting.remove(&next) {
+                let part = match part {
+                    Ok(part) => part,
+                    Err(e) => {
+                        stop();
+                        return Err(e);
+                    }
+                };
+                if let Err(e) = out.write_all(&part.stdout) {
+                    stop();
+                    return Err(e);
+                }
+                outcome.messages.extend(part.messages);
+                total.selected += part.summary.selected;
+                if outcome.rule_hits.len() < part.rule_hits.len() {
+                    outcome.rule_hits.resize(part.rule_hits.len(), 0);
+                }
+                for (t, h) in outcome.rule_hits.iter_mut().zip(&part.rule_hits) {
+                    *t += h;
+                }
+                if part.summary.binary_match {
+                    total.binary_match = true;
+                    stop();
+                    return Ok(());
+                }
+                next += 1;
+                dispatch.lock().unwrap_or_else(|e| e.into_inner()).printed = next;
+                turn.notify_all();
+            }
         }
-        if part.summary.binary_match {
-            total.binary_match = true;
-            break;
-        }
-    }
+        Ok(())
+    });
+    printed?;
     outcome.selected = total.selected;
     if printer.json {
         JsonPrinter::new(printer, name, out, state).finish(&total)
