@@ -114,6 +114,15 @@ pub(crate) struct LineMatcher {
     /// a call per match, and a Windows event line holds a thousand).
     ac: NFA,
     roles: Vec<Vec<Role>>,
+    /// One-byte patterns handled once per line, kept out of the automaton:
+    /// (the byte, the pattern). Single characters (`1`, `d`, `=`) are
+    /// values of many rules, and in the automaton they put a match on
+    /// most bytes of a line; instead, one pass per line records where each
+    /// byte value first occurs, and each of these patterns is handled at
+    /// its first occurrence before the automaton runs. That is exact
+    /// because they are `once_per_line`: only their first occurrence
+    /// counts, and a sequence they start only needs its start offset.
+    bytes: Vec<(u8, usize)>,
     /// Patterns whose later occurrences on a line change nothing once one
     /// has been handled (triggers, and case-folded pieces used only as
     /// whole atoms or as first pieces of sequences without a lead).
@@ -364,16 +373,7 @@ impl LineMatcher {
             patterns.push(b"\xFF\xFE\xFD never".to_vec());
             roles.push(Vec::new());
         }
-        let ac = NFA::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(&patterns)
-            .ok()?;
-        if ac.memory_usage() > size_limit {
-            return None;
-        }
-        let once_per_line = roles
+        let once_per_line: Vec<bool> = roles
             .iter()
             .map(|rs| {
                 rs.iter().all(|r| match *r {
@@ -395,12 +395,45 @@ impl LineMatcher {
                 })
             })
             .collect();
-        Some(LineMatcher { ac, roles, once_per_line, pieces, seqs, complex, always })
+        // One-byte patterns handled once per line leave the automaton for
+        // the byte table (see `bytes`): the automaton's patterns come
+        // first, so its pattern ids index `roles` directly.
+        let in_table = |p: usize| patterns[p].len() == 1 && once_per_line[p];
+        let order: Vec<usize> = (0..patterns.len())
+            .filter(|&p| !in_table(p))
+            .chain((0..patterns.len()).filter(|&p| in_table(p)))
+            .collect();
+        let automaton_patterns = order.iter().take_while(|&&p| !in_table(p)).count();
+        let bytes = order[automaton_patterns..]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (patterns[p][0], automaton_patterns + i))
+            .collect();
+        let mut roles: Vec<Option<Vec<Role>>> = roles.into_iter().map(Some).collect();
+        let roles: Vec<Vec<Role>> =
+            order.iter().map(|&p| roles[p].take().unwrap_or_default()).collect();
+        let once_per_line = order.iter().map(|&p| once_per_line[p]).collect();
+        let mut ac_patterns: Vec<&[u8]> =
+            order[..automaton_patterns].iter().map(|&p| patterns[p].as_slice()).collect();
+        if ac_patterns.is_empty() {
+            // Only one-byte patterns: keep the scan loop uniform.
+            ac_patterns.push(b"\xFF\xFE\xFD never");
+        }
+        let ac = NFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(&ac_patterns)
+            .ok()?;
+        if ac.memory_usage() > size_limit {
+            return None;
+        }
+        Some(LineMatcher { ac, roles, once_per_line, bytes, pieces, seqs, complex, always })
     }
 
     /// Number of automaton patterns.
     pub(crate) fn patterns(&self) -> usize {
-        self.ac.patterns_len()
+        self.roles.len()
     }
 
     /// Complex atoms: (all, those checked on every line).
@@ -526,6 +559,22 @@ impl LineMatcher {
         if st.line == 0 {
             st.handled.fill(0);
             st.line = 1;
+        }
+        if !self.bytes.is_empty() {
+            let mut first = [u32::MAX; 256];
+            for (i, &b) in line.iter().enumerate().rev() {
+                first[usize::from(b)] = i as u32;
+            }
+            for &(b, pattern) in &self.bytes {
+                let at = first[usize::from(b.to_ascii_lowercase())]
+                    .min(first[usize::from(b.to_ascii_uppercase())]);
+                if at != u32::MAX {
+                    let s = at as usize;
+                    if let Some(stop) = self.handle(pattern, s, s + 1, line, st, seen) {
+                        return stop;
+                    }
+                }
+            }
         }
         let ac = &self.ac;
         let mut sid = ac.start_state(Anchored::No).expect("unanchored searches are supported");
