@@ -338,10 +338,13 @@ impl LineMatcher {
                     }
                 };
                 for (k, (piece, spellings)) in alt.iter().zip(row).enumerate() {
-                    // The automaton folds ASCII letters only: a piece
-                    // without them is matched byte for byte already.
+                    // The automaton folds ASCII letters only: a cased
+                    // piece without them is matched byte for byte already.
+                    // (Pieces are still told apart by case: a folded `ſ`
+                    // is also spelled `s`, a cased one is not.)
                     let exact = !atom.fold_case && piece.iter().any(u8::is_ascii_alphabetic);
-                    let pid = *piece_ids.entry((piece.clone(), exact)).or_insert_with(|| {
+                    let key = (piece.clone(), atom.fold_case);
+                    let pid = *piece_ids.entry(key).or_insert_with(|| {
                         pieces.push(PieceLit { bytes: piece.clone(), exact, uses: Vec::new() });
                         let pid = pieces.len() as u32 - 1;
                         for s in &spellings {
@@ -398,7 +401,29 @@ impl LineMatcher {
         // One-byte patterns handled once per line leave the automaton for
         // the byte table (see `bytes`): the automaton's patterns come
         // first, so its pattern ids index `roles` directly.
-        let in_table = |p: usize| patterns[p].len() == 1 && once_per_line[p];
+        // A sequence's first piece must be handled at its earliest end
+        // over all its spellings (`k` and KELVIN SIGN): the table handles
+        // its patterns ahead of the automaton, so only a piece spelled by
+        // the one byte alone may start sequences from the table.
+        let mut spellings = vec![0u32; pieces.len()];
+        for rs in &roles {
+            for r in rs {
+                if let Role::Piece(pid) = *r {
+                    spellings[pid as usize] += 1;
+                }
+            }
+        }
+        let in_table = |p: usize| {
+            patterns[p].len() == 1
+                && once_per_line[p]
+                && roles[p].iter().all(|r| match *r {
+                    Role::Piece(pid) => {
+                        spellings[pid as usize] == 1
+                            || pieces[pid as usize].uses.iter().all(|u| matches!(u, Use::Atom(_)))
+                    }
+                    _ => true,
+                })
+        };
         let order: Vec<usize> = (0..patterns.len())
             .filter(|&p| !in_table(p))
             .chain((0..patterns.len()).filter(|&p| in_table(p)))
@@ -620,5 +645,68 @@ impl LineMatcher {
         }
         st.pending = pending;
         Scan::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::Formula;
+
+    /// Which rules (one per atom) the program selects `line` with.
+    fn attributed(atoms: &[Atom], line: &[u8]) -> Vec<u32> {
+        let rules: Vec<Formula> =
+            (0..atoms.len()).map(|i| Formula::atom(AtomId(i as u32))).collect();
+        let program =
+            crate::compile::Program::new(atoms, &rules, &crate::compile::Config::default())
+                .unwrap();
+        assert!(program.uses_automaton());
+        let mut cache = program.create_cache();
+        let mut out = Vec::new();
+        program.matching_rules(&mut cache, line, &mut out);
+        out
+    }
+
+    fn text(pieces: Vec<Piece>, fold: bool) -> Atom {
+        Atom::text(pieces, fold).unwrap()
+    }
+
+    #[test]
+    fn a_cased_piece_is_not_the_folded_piece_of_the_same_bytes() {
+        // Folded, LONG S is also spelled `s`; cased, it is not.
+        let long_s = "\u{17F}".as_bytes().to_vec();
+        let atoms =
+            [text(vec![Piece::Lit(long_s.clone())], true), text(vec![Piece::Lit(long_s)], false)];
+        assert_eq!(attributed(&atoms, b"s"), vec![0]);
+        assert_eq!(attributed(&atoms, "\u{17F}".as_bytes()), vec![0, 1]);
+    }
+
+    #[test]
+    fn a_sequence_starts_at_the_earliest_spelling_of_its_first_piece() {
+        // KELVIN SIGN * b: the first piece is spelled KELVIN SIGN and `k`;
+        // on "KELVIN b k" it starts at the KELVIN SIGN, before the `b`.
+        let atoms = [text(
+            vec![
+                Piece::Lit("\u{212A}".as_bytes().to_vec()),
+                Piece::AnyRun,
+                Piece::Lit(b"B".to_vec()),
+            ],
+            true,
+        )];
+        assert_eq!(attributed(&atoms, "\u{212A}bk".as_bytes()), vec![0]);
+        assert_eq!(attributed(&atoms, "b\u{212A}k".as_bytes()), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn one_byte_pieces_in_the_table_start_sequences_and_decide_atoms() {
+        let atoms = [
+            text(vec![Piece::Lit(b"d".to_vec()), Piece::AnyRun, Piece::Lit(b"xy".to_vec())], true),
+            text(vec![Piece::Lit(b"1".to_vec())], true),
+            text(vec![Piece::Lit(b"D".to_vec()), Piece::AnyChar, Piece::AnyChar], true),
+        ];
+        assert_eq!(attributed(&atoms, b"a D 1 xy"), vec![0, 1, 2]);
+        assert_eq!(attributed(&atoms, b"xy d"), Vec::<u32>::new());
+        assert_eq!(attributed(&atoms, b"xy 1d?"), vec![1], "one byte after d, two wanted");
+        assert_eq!(attributed(&atoms, b"xy 1d?!"), vec![1, 2]);
     }
 }
