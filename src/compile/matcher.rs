@@ -456,7 +456,8 @@ impl LineMatcher {
         Some(LineMatcher { ac, roles, once_per_line, bytes, pieces, seqs, complex, always })
     }
 
-    /// Number of automaton patterns.
+    /// Number of literal patterns looked for: the automaton's and the
+    /// one-byte table's.
     pub(crate) fn patterns(&self) -> usize {
         self.roles.len()
     }

@@ -221,7 +221,8 @@ impl Program {
             .map_or((self.atoms.len(), self.atoms.len()), LineMatcher::complex_atoms)
     }
 
-    /// The automaton's pattern count, if there is an automaton.
+    /// The number of literal patterns the line matcher looks for (in its
+    /// automaton or its one-byte table), if there is an automaton.
     pub fn automaton_patterns(&self) -> Option<usize> {
         self.matcher.as_ref().map(LineMatcher::patterns)
     }

@@ -872,8 +872,8 @@ fn explain(set: &RuleSet, program: &Program) -> Result<(), Failure> {
             let (complex, always) = program.complex_atoms();
             writeln!(
                 out,
-                "automaton: Aho-Corasick over {n} patterns; {complex} atoms checked by their own \
-                 regex ({always} on every line)"
+                "automaton: Aho-Corasick and a one-byte table over {n} literal patterns; {complex} \
+                 atoms checked by their own regex ({always} on every line)"
             )?
         }
         None => writeln!(out, "automaton: none (per-atom evaluation)")?,
