@@ -67,8 +67,6 @@ pub(crate) struct Attributor {
     triggers: Rows,
     /// Rules without a cover: evaluated on every line.
     always: Vec<u32>,
-    /// Atoms decided by their own regex, on demand.
-    lazy: Vec<bool>,
     /// For each atom, the groups it belongs to.
     groups_of: Rows,
     groups: usize,
@@ -91,10 +89,9 @@ pub(crate) struct AttributionState {
 }
 
 impl Attributor {
-    /// Builds the tables for `rules` over `atoms`; `lazy` marks the atoms
-    /// that are deferred (empty: none).
-    pub(crate) fn new(atoms: &[Atom], rules: &[Formula], lazy: Vec<bool>) -> Attributor {
-        let lazy = if lazy.is_empty() { vec![false; atoms.len()] } else { lazy };
+    /// Builds the tables for `rules` over `atoms`; `lazy[a]` marks the
+    /// atoms that are deferred ([`Attributor::defer`]).
+    pub(crate) fn new(atoms: &[Atom], rules: &[Formula], lazy: &[bool]) -> Attributor {
         let cost: Vec<f64> = atoms
             .iter()
             .map(|a| a.cover().map_or(1.0, |lits| lits.iter().map(rarity).sum::<f64>().min(1.0)))
@@ -106,7 +103,7 @@ impl Attributor {
         let mut groups = Groups { of_atom: vec![Vec::new(); atoms.len()], len: 0 };
         for (r, f) in rules.iter().enumerate() {
             roots.push(u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes"));
-            flatten(f, &lazy, &mut groups, &mut nodes);
+            flatten(f, lazy, &mut groups, &mut nodes);
             match trigger_cover(f, &cost) {
                 Some((cover, _)) => {
                     let mut cover = cover;
@@ -124,7 +121,6 @@ impl Attributor {
             roots,
             triggers: Rows::from_lists(&triggered_by),
             always,
-            lazy,
             groups_of: Rows::from_lists(&groups.of_atom),
             groups: groups.len,
         }
@@ -171,7 +167,6 @@ impl Attributor {
     /// Records that lazy atom `a` may occur on the line: its rules are
     /// evaluated, and its regex runs if one of them needs it.
     pub(crate) fn defer(&self, st: &mut AttributionState, a: u32) {
-        debug_assert!(self.lazy[a as usize]);
         if std::mem::replace(&mut st.atom_deferred[a as usize], st.line) == st.line {
             return;
         }
@@ -271,60 +266,44 @@ const GROUP_MIN: usize = 4;
 
 /// Appends `f` in pre-order, children free of lazy atoms first (AND and
 /// OR are commutative; the order only decides what short-circuits), the
-/// plain atoms of a long OR as one group.
+/// plain atoms of a long OR as one group: a leaf among its children, or
+/// the whole OR when nothing else is left.
 fn flatten(f: &Formula, lazy: &[bool], groups: &mut Groups, nodes: &mut Vec<Node>) {
     let is_plain = |x: &Formula| matches!(x, Formula::Atom(a) if !lazy[a.index()]);
-    if let Formula::Or(xs) = f {
-        let plain: Vec<u32> = xs
-            .iter()
-            .filter_map(|x| match x {
-                Formula::Atom(a) if is_plain(x) => Some(a.0),
-                _ => None,
-            })
-            .collect();
-        if plain.len() >= GROUP_MIN {
-            let g = u32::try_from(groups.len).expect("fewer than 2^32 groups");
-            groups.len += 1;
-            for &a in &plain {
-                groups.of_atom[a as usize].push(g);
+    let (op, mut children): (Op, Vec<&Formula>) = match f {
+        Formula::Atom(a) => (Op::Atom(a.0), Vec::new()),
+        Formula::Const(b) => (Op::Const(*b), Vec::new()),
+        Formula::Not(x) => (Op::Not, vec![&**x]),
+        Formula::And(xs) => (Op::And, xs.iter().collect()),
+        Formula::Or(xs) => (Op::Or, xs.iter().collect()),
+    };
+    let mut group = None;
+    if matches!(op, Op::Or) && children.iter().filter(|x| is_plain(x)).count() >= GROUP_MIN {
+        let g = u32::try_from(groups.len).expect("fewer than 2^32 groups");
+        groups.len += 1;
+        for x in children.iter().filter(|x| is_plain(x)) {
+            if let Formula::Atom(a) = x {
+                groups.of_atom[a.index()].push(g);
             }
-            let group_node = |nodes: &mut Vec<Node>| {
-                let end = u32::try_from(nodes.len() + 1).expect("fewer than 2^32 formula nodes");
-                nodes.push(Node { op: Op::AnyOf(g), end });
-            };
-            let rest: Vec<&Formula> = xs.iter().filter(|x| !is_plain(x)).collect();
-            if rest.is_empty() {
-                group_node(nodes);
-                return;
-            }
-            let at = nodes.len();
-            nodes.push(Node { op: Op::Or, end: 0 });
-            group_node(nodes);
-            let (cheap, costly): (Vec<&Formula>, Vec<&Formula>) =
-                rest.into_iter().partition(|x| !has_lazy(x, lazy));
-            cheap.into_iter().chain(costly).for_each(|x| flatten(x, lazy, groups, nodes));
-            nodes[at].end = u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes");
-            return;
         }
+        children.retain(|x| !is_plain(x));
+        group = Some(g);
+    }
+    let leaf = |op, nodes: &mut Vec<Node>| {
+        let end = u32::try_from(nodes.len() + 1).expect("fewer than 2^32 formula nodes");
+        nodes.push(Node { op, end });
+    };
+    if let Some(g) = group.filter(|_| children.is_empty()) {
+        return leaf(Op::AnyOf(g), nodes);
     }
     let at = nodes.len();
-    let op = match f {
-        Formula::Atom(a) => Op::Atom(a.0),
-        Formula::Const(b) => Op::Const(*b),
-        Formula::Not(_) => Op::Not,
-        Formula::And(_) => Op::And,
-        Formula::Or(_) => Op::Or,
-    };
     nodes.push(Node { op, end: 0 });
-    match f {
-        Formula::Not(x) => flatten(x, lazy, groups, nodes),
-        Formula::And(xs) | Formula::Or(xs) => {
-            let (cheap, costly): (Vec<&Formula>, Vec<&Formula>) =
-                xs.iter().partition(|x| !has_lazy(x, lazy));
-            cheap.into_iter().chain(costly).for_each(|x| flatten(x, lazy, groups, nodes));
-        }
-        Formula::Atom(_) | Formula::Const(_) => {}
+    if let Some(g) = group {
+        leaf(Op::AnyOf(g), nodes);
     }
+    let (cheap, costly): (Vec<&Formula>, Vec<&Formula>) =
+        children.into_iter().partition(|x| !has_lazy(x, lazy));
+    cheap.into_iter().chain(costly).for_each(|x| flatten(x, lazy, groups, nodes));
     nodes[at].end = u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes");
 }
 

@@ -413,30 +413,32 @@ impl LineMatcher {
                 }
             }
         }
-        let in_table = |p: usize| {
-            patterns[p].len() == 1
-                && once_per_line[p]
-                && roles[p].iter().all(|r| match *r {
-                    Role::Piece(pid) => {
-                        spellings[pid as usize] == 1
-                            || pieces[pid as usize].uses.iter().all(|u| matches!(u, Use::Atom(_)))
-                    }
-                    _ => true,
-                })
-        };
-        let order: Vec<usize> = (0..patterns.len())
-            .filter(|&p| !in_table(p))
-            .chain((0..patterns.len()).filter(|&p| in_table(p)))
+        let in_table: Vec<bool> = (0..patterns.len())
+            .map(|p| {
+                patterns[p].len() == 1
+                    && once_per_line[p]
+                    && roles[p].iter().all(|r| match *r {
+                        Role::Piece(pid) => {
+                            spellings[pid as usize] == 1
+                                || pieces[pid as usize]
+                                    .uses
+                                    .iter()
+                                    .all(|u| matches!(u, Use::Atom(_)))
+                        }
+                        _ => true,
+                    })
+            })
             .collect();
-        let automaton_patterns = order.iter().take_while(|&&p| !in_table(p)).count();
+        let (mut order, table): (Vec<usize>, Vec<usize>) =
+            (0..patterns.len()).partition(|&p| !in_table[p]);
+        let automaton_patterns = order.len();
+        order.extend(table);
         let bytes = order[automaton_patterns..]
             .iter()
             .enumerate()
             .map(|(i, &p)| (patterns[p][0], automaton_patterns + i))
             .collect();
-        let mut roles: Vec<Option<Vec<Role>>> = roles.into_iter().map(Some).collect();
-        let roles: Vec<Vec<Role>> =
-            order.iter().map(|&p| roles[p].take().unwrap_or_default()).collect();
+        let roles: Vec<Vec<Role>> = order.iter().map(|&p| std::mem::take(&mut roles[p])).collect();
         let once_per_line = order.iter().map(|&p| once_per_line[p]).collect();
         let mut ac_patterns: Vec<&[u8]> =
             order[..automaton_patterns].iter().map(|&p| patterns[p].as_slice()).collect();

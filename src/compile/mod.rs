@@ -153,8 +153,11 @@ impl Program {
             Engine::Auto => LineMatcher::new(atoms, config.automaton_size_limit),
         };
         let circuit = Circuit::new(atoms.len(), rules);
-        let lazy = matcher.as_ref().map_or(Vec::new(), |m| m.complex_mask(atoms.len()));
-        let attributor = Attributor::new(atoms, rules, lazy);
+        // Without an automaton the oracle decides every atom up front.
+        let lazy = matcher
+            .as_ref()
+            .map_or_else(|| vec![false; atoms.len()], |m| m.complex_mask(atoms.len()));
+        let attributor = Attributor::new(atoms, rules, &lazy);
         let prefilter = if config.prefilter {
             let mut all = Vec::new();
             let mut ok = true;
