@@ -10,7 +10,7 @@
 use std::io::{self, Read};
 
 use proptest::prelude::*;
-use sigrep::compile::{Config, Engine, Program};
+use sigrep::compile::{AnyRule, Config, Engine, Program};
 use sigrep::lower::{Atom, AtomId, AtomKind, Formula, Piece};
 use sigrep::oracle::{lines, Oracle};
 use sigrep::search::{BinaryMode, Line, SearchConfig, Searcher, Sink};
@@ -117,6 +117,9 @@ fn configs() -> Vec<(&'static str, Config)> {
     vec![
         ("default", Config::default()),
         ("no-prefilter", Config { prefilter: false, ..Config::default() }),
+        // Few rules: the default decides lines by the circuit; force the
+        // many-rule way too.
+        ("any-by-attribution", Config { any_rule: AnyRule::Attribution, ..Config::default() }),
         ("oracle-engine", Config { engine: Engine::Oracle, ..Config::default() }),
         // Past the automaton's size bound the exact slow path takes over.
         ("tiny-automaton", Config { automaton_size_limit: 16, ..Config::default() }),

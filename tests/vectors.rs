@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sigrep::compile::{Config, Engine, Program};
+use sigrep::compile::{AnyRule, Config, Engine, Program};
 use sigrep::lower::Options;
 use sigrep::oracle::lines;
 use sigrep::ruleset::RuleSet;
@@ -226,6 +226,7 @@ fn run_case(case: &Case, report: &mut Report) {
         ("default", Config::default()),
         ("no-prefilter", Config { prefilter: false, ..Config::default() }),
         ("oracle", Config { engine: Engine::Oracle, ..Config::default() }),
+        ("any-by-attribution", Config { any_rule: AnyRule::Attribution, ..Config::default() }),
     ];
     let mut rules_in_file = None;
     for (ignore_case, expected, mode) in

@@ -201,6 +201,22 @@ impl Attributor {
         out.sort_unstable();
     }
 
+    /// True when some rule selects the line (the rules are evaluated
+    /// until one is true). `check` is as for [`Attributor::finish`].
+    pub(crate) fn any(
+        &self,
+        st: &mut AttributionState,
+        check: &mut dyn FnMut(u32) -> bool,
+    ) -> bool {
+        let candidates = std::mem::take(&mut st.candidates);
+        let any = candidates
+            .iter()
+            .chain(&self.always)
+            .any(|&r| self.eval(st, self.roots[r as usize] as usize, check));
+        st.candidates = candidates;
+        any
+    }
+
     fn eval(
         &self,
         st: &mut AttributionState,

@@ -7,12 +7,23 @@
 //! rare complex atoms are handled). A line is walked once, left to right,
 //! constant work per byte plus work per reported piece; there is no
 //! backtracking and no look-around. The program's state is the
-//! automaton's state plus the set of atoms seen so far on this line. Each
-//! time a new atom is seen, the rules that mention it are evaluated
-//! three-valued ([`Formula::decided`]); once the answer cannot change, the
-//! rest of the line is skipped. At the end of the line each rule's formula
-//! is read off the seen set; rules none of whose atoms occurred take their
-//! precomputed value on an atom-free line.
+//! automaton's state plus the set of atoms seen so far on this line.
+//!
+//! What happens to a seen atom depends on the question and on the number
+//! of rules ([`AnyRule`]):
+//!
+//! - "Does any rule select this line", with few rules: each time a new
+//!   atom is seen, the circuit evaluates the rules that mention it
+//!   three-valued ([`Formula::decided`]); once the answer cannot change,
+//!   the rest of the line is skipped. At the end of the line each rule's
+//!   formula is read off the seen set; rules none of whose atoms occurred
+//!   take their precomputed value on an atom-free line.
+//! - "Which rules select this line", and the first question with many
+//!   rules: the atom is only recorded, and at the end of the line the
+//!   rules one of whose trigger atoms occurred are evaluated (see
+//!   [`attribute`]). With many rules a common atom sits under hundreds of
+//!   gates, and pushing it up through all of them costs more than a scan
+//!   to the end of the line.
 //!
 //! Before that, a literal [`Prefilter`] finds candidate lines: with a
 //! prefilter, lines without any of its literals are never looked at.
@@ -48,6 +59,30 @@ pub enum Engine {
     Oracle,
 }
 
+/// How [`Program::find_line`] decides whether any rule selects a line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AnyRule {
+    /// The circuit for a few rules, attribution for many
+    /// ([`ATTRIBUTION_MIN_RULES`]).
+    #[default]
+    Auto,
+    /// The incremental circuit: every atom seen is pushed up through the
+    /// gates above it, and the line stops as soon as a rule is true or all
+    /// are decided. Best for a few rules.
+    Circuit,
+    /// Attribution: the line is scanned to its end, then only the rules
+    /// one of whose triggers occurred are evaluated, until one is true.
+    /// Best for many rules, where the circuit pays for hundreds of gates
+    /// above each common atom.
+    Attribution,
+}
+
+/// From this many rules on, [`AnyRule::Auto`] decides lines by
+/// attribution. Measured on the Linux corpus (benches/README.md): with
+/// the 150 Linux rules, counting by attribution is 1.5x faster than by the
+/// circuit; for one rule the circuit's early stop wins.
+pub const ATTRIBUTION_MIN_RULES: usize = 16;
+
 /// Compiler options. Every strategy is forceable so tests can reach it.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -57,11 +92,18 @@ pub struct Config {
     pub engine: Engine,
     /// Bound on the automaton's memory, in bytes (default 1 GiB).
     pub automaton_size_limit: usize,
+    /// How lines are decided when no attribution is asked for.
+    pub any_rule: AnyRule,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { prefilter: true, engine: Engine::Auto, automaton_size_limit: 1 << 30 }
+        Config {
+            prefilter: true,
+            engine: Engine::Auto,
+            automaton_size_limit: 1 << 30,
+            any_rule: AnyRule::Auto,
+        }
     }
 }
 
@@ -110,6 +152,8 @@ pub struct Program {
     /// value): every line is selected, and "does any rule select this
     /// line" needs no scan.
     selects_every_line: bool,
+    /// [`Program::is_match`] decides by attribution, not by the circuit.
+    any_by_attribution: bool,
 }
 
 /// Per-thread mutable state of a search.
@@ -184,6 +228,11 @@ impl Program {
             oracle,
             prefilter,
             selects_every_line: rules.contains(&Formula::Const(true)),
+            any_by_attribution: match config.any_rule {
+                AnyRule::Auto => rules.len() >= ATTRIBUTION_MIN_RULES,
+                AnyRule::Circuit => false,
+                AnyRule::Attribution => true,
+            },
         })
     }
 
@@ -230,10 +279,18 @@ impl Program {
         self.matcher.as_ref().map(LineMatcher::patterns)
     }
 
-    /// True when any rule selects `line` (a line without its `\n`).
+    /// True when any rule selects `line` (a line without its `\n`), decided
+    /// as [`Config::any_rule`] says.
     pub fn is_match(&self, cache: &mut Cache, line: &[u8]) -> bool {
         if self.selects_every_line {
             return true;
+        }
+        if self.any_by_attribution {
+            self.attribution_scan(cache, line);
+            let oracle = &self.oracle;
+            return self
+                .attributor
+                .any(&mut cache.attribution, &mut |a| oracle.regex(a as usize).is_match(line));
         }
         self.scan(cache, line, true);
         let any = self.circuit.any(&cache.circuit);
@@ -243,6 +300,16 @@ impl Program {
 
     /// The rules (indices in rule order) that select `line`, ascending.
     pub fn matching_rules(&self, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
+        self.attribution_scan(cache, line);
+        let oracle = &self.oracle;
+        self.attributor
+            .finish(&mut cache.attribution, out, &mut |a| oracle.regex(a as usize).is_match(line));
+    }
+
+    /// Records in the attribution state which atoms occur on `line` (lazy
+    /// atoms: which may occur), ready for [`Attributor::finish`] or
+    /// [`Attributor::any`], whose `check` runs a lazy atom's regex.
+    fn attribution_scan(&self, cache: &mut Cache, line: &[u8]) {
         let attributor = &self.attributor;
         let st = &mut cache.attribution;
         attributor.begin(st);
@@ -265,11 +332,10 @@ impl Program {
             }
             cache.line = Some(state);
             if !matches!(scan, Scan::NeedsExact) {
-                let oracle = &self.oracle;
-                attributor.finish(st, out, &mut |a| oracle.regex(a as usize).is_match(line));
                 return;
             }
-            // A character the automaton cannot fold: the oracle decides.
+            // A character the automaton cannot fold: the oracle decides
+            // every atom (and so defers none).
             attributor.begin(st);
         }
         for (i, m) in self.oracle.atoms_matching(line).into_iter().enumerate() {
@@ -277,7 +343,6 @@ impl Program {
                 attributor.see(st, i as u32);
             }
         }
-        attributor.finish(st, out, &mut |_| unreachable!("the oracle defers no atom"));
     }
 
     /// The first line starting at or after `from` (which must be the start
