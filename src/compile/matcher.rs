@@ -166,10 +166,10 @@ pub(crate) enum Scan {
 /// A `?` is one character or one byte of 0x80-0xFF, so any `k` bytes of a
 /// line can be read as `k` of them: "`k` `?`s, then `E`" anywhere in a line
 /// is "an `E` that starts at byte `k` or later".
-struct Plan {
-    alternatives: Vec<Vec<Vec<u8>>>,
-    lead: u32,
-    trail: u32,
+pub(crate) struct Plan {
+    pub(crate) alternatives: Vec<Vec<Vec<u8>>>,
+    pub(crate) lead: u32,
+    pub(crate) trail: u32,
 }
 
 /// The plan of a text atom, or `None` when the atom is complex (a `?`
@@ -265,10 +265,43 @@ fn fold_spellings(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
+/// Spellings of each piece of each alternative of a piece.
+type Spellings = Vec<Vec<Vec<Vec<u8>>>>;
+
+/// The plan of `atom` and the spellings of its pieces, or `None` when the
+/// atom is complex (checked with its own regex).
+fn spelled_plan(atom: &Atom) -> Option<(Plan, Spellings)> {
+    let AtomKind::Text(pieces) = &atom.kind else { return None };
+    let plan = plan(pieces)?;
+    let mut spelled = Vec::new();
+    for alt in &plan.alternatives {
+        let mut row = Vec::new();
+        for piece in alt {
+            row.push(if atom.fold_case { fold_spellings(piece)? } else { vec![piece.clone()] });
+        }
+        spelled.push(row);
+    }
+    Some((plan, spelled))
+}
+
+/// The plan of a text atom (without its spellings), `None` for a regex
+/// atom or a complex one.
+pub(crate) fn literal_plan(atom: &Atom) -> Option<Plan> {
+    let AtomKind::Text(pieces) = &atom.kind else { return None };
+    plan(pieces)
+}
+
+/// True when the matcher checks `atom` with its own regex (see
+/// [`Complex`]) rather than with the automaton alone.
+pub(crate) fn is_complex(atom: &Atom) -> bool {
+    spelled_plan(atom).is_none()
+}
+
 impl LineMatcher {
-    /// Builds the matcher for `atoms`. `None` when the automaton would
-    /// exceed `size_limit` bytes or cannot be built.
-    pub(crate) fn new(atoms: &[Atom], size_limit: usize) -> Option<LineMatcher> {
+    /// Builds the matcher for the atoms `a` with `scanned[a]`; the others
+    /// are never reported. `None` when the automaton would exceed
+    /// `size_limit` bytes or cannot be built.
+    pub(crate) fn new(atoms: &[Atom], scanned: &[bool], size_limit: usize) -> Option<LineMatcher> {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut roles: Vec<Vec<Role>> = Vec::new();
         let mut by_key: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -289,28 +322,11 @@ impl LineMatcher {
         let mut always = Vec::new();
         let mut partners: Vec<char> = Vec::new();
         for (i, atom) in atoms.iter().enumerate() {
+            if !scanned[i] {
+                continue;
+            }
             let id = AtomId(i as u32);
-            let plan = match &atom.kind {
-                AtomKind::Text(p) => plan(p).and_then(|plan| {
-                    // Spellings per piece, decided before anything is added.
-                    let mut spelled = Vec::new();
-                    for alt in &plan.alternatives {
-                        let mut row = Vec::new();
-                        for piece in alt {
-                            let s = if atom.fold_case {
-                                fold_spellings(piece)?
-                            } else {
-                                vec![piece.clone()]
-                            };
-                            row.push(s);
-                        }
-                        spelled.push(row);
-                    }
-                    Some((plan, spelled))
-                }),
-                AtomKind::Regex(_) => None,
-            };
-            let Some((plan, spelled)) = plan else {
+            let Some((plan, spelled)) = spelled_plan(atom) else {
                 let c = complex.len() as u32;
                 complex.push(Complex { atom: id, min_len: min_match_len(atom) });
                 match atom.cover() {
@@ -479,16 +495,6 @@ impl LineMatcher {
             pending: Vec::new(),
             pending_set: vec![false; self.complex.len()],
         }
-    }
-
-    /// True for each atom that the automaton cannot decide alone: it is
-    /// checked with its own regex (see [`Complex`]).
-    pub(crate) fn complex_mask(&self, atoms: usize) -> Vec<bool> {
-        let mut mask = vec![false; atoms];
-        for cx in &self.complex {
-            mask[cx.atom.index()] = true;
-        }
-        mask
     }
 
     /// Scans one line, calling `seen(atom)` for each atom that occurs (an

@@ -36,11 +36,13 @@
 //! its own: slower, never wrong.
 
 mod attribute;
+mod check;
 mod circuit;
 mod matcher;
 pub mod prefilter;
 
 use attribute::{AttributionState, Attributor};
+use check::{AtomChecker, FoldedLine};
 use circuit::{Circuit, CircuitState};
 use matcher::{LineMatcher, LineState, Scan};
 
@@ -145,6 +147,8 @@ pub struct Program {
     rules: Vec<Formula>,
     circuit: Circuit,
     attributor: Attributor,
+    /// Attribution's checks of single atoms.
+    checker: AtomChecker,
     matcher: Option<LineMatcher>,
     oracle: Oracle,
     prefilter: Option<Prefilter>,
@@ -165,6 +169,7 @@ pub struct Cache {
     /// Complex atoms that may occur on the line (attribution runs their
     /// regexes on demand).
     deferred: Vec<AtomId>,
+    folded: FoldedLine,
 }
 
 /// Why a program could not be built.
@@ -191,17 +196,25 @@ impl Program {
         config: &Config,
     ) -> Result<Program, CompileError> {
         let oracle = Oracle::new(atoms, rules).map_err(CompileError)?;
+        let any_by_attribution = match config.any_rule {
+            AnyRule::Auto => rules.len() >= ATTRIBUTION_MIN_RULES,
+            AnyRule::Circuit => false,
+            AnyRule::Attribution => true,
+        };
+        let lazy: Vec<bool> = atoms.iter().map(matcher::is_complex).collect();
+        // When every question goes through attribution, the scan need not
+        // report the atoms that only matter once a rule is evaluated.
+        let attributor = Attributor::new(atoms, rules, &lazy, any_by_attribution);
+        let circuit = Circuit::new(atoms.len(), rules);
+        // Without an automaton the oracle decides every atom up front, and
+        // attribution's on-demand checks only confirm what it said.
         let matcher = match config.engine {
             Engine::Oracle => None,
             Engine::Auto if atoms.is_empty() => None,
-            Engine::Auto => LineMatcher::new(atoms, config.automaton_size_limit),
+            Engine::Auto => {
+                LineMatcher::new(atoms, attributor.scanned_atoms(), config.automaton_size_limit)
+            }
         };
-        let circuit = Circuit::new(atoms.len(), rules);
-        // Without an automaton the oracle decides every atom up front.
-        let lazy = matcher
-            .as_ref()
-            .map_or_else(|| vec![false; atoms.len()], |m| m.complex_mask(atoms.len()));
-        let attributor = Attributor::new(atoms, rules, &lazy);
         let prefilter = if config.prefilter {
             let mut all = Vec::new();
             let mut ok = true;
@@ -219,7 +232,10 @@ impl Program {
         } else {
             None
         };
+        let on_demand: Vec<bool> = attributor.scanned_atoms().iter().map(|&s| !s).collect();
+        let checker = AtomChecker::new(atoms, &on_demand);
         Ok(Program {
+            checker,
             atoms: atoms.to_vec(),
             rules: rules.to_vec(),
             circuit,
@@ -228,11 +244,7 @@ impl Program {
             oracle,
             prefilter,
             selects_every_line: rules.contains(&Formula::Const(true)),
-            any_by_attribution: match config.any_rule {
-                AnyRule::Auto => rules.len() >= ATTRIBUTION_MIN_RULES,
-                AnyRule::Circuit => false,
-                AnyRule::Attribution => true,
-            },
+            any_by_attribution,
         })
     }
 
@@ -243,6 +255,7 @@ impl Program {
             circuit: self.circuit.state(),
             attribution: self.attributor.state(),
             deferred: Vec::new(),
+            folded: FoldedLine::default(),
         }
     }
 
@@ -273,6 +286,12 @@ impl Program {
             .map_or((self.atoms.len(), self.atoms.len()), LineMatcher::complex_atoms)
     }
 
+    /// The number of atoms the line scan does not report: attribution
+    /// checks them on their own when a rule's evaluation needs them.
+    pub fn on_demand_atoms(&self) -> usize {
+        self.attributor.scanned_atoms().iter().filter(|&&s| !s).count()
+    }
+
     /// The number of literal patterns the line matcher looks for (in its
     /// automaton or its one-byte table), if there is an automaton.
     pub fn automaton_patterns(&self) -> Option<usize> {
@@ -287,10 +306,10 @@ impl Program {
         }
         if self.any_by_attribution {
             self.attribution_scan(cache, line);
-            let oracle = &self.oracle;
-            return self
-                .attributor
-                .any(&mut cache.attribution, &mut |a| oracle.regex(a as usize).is_match(line));
+            let folded = &mut cache.folded;
+            return self.attributor.any(&mut cache.attribution, &mut |a| {
+                self.checker.check(&self.oracle, a as usize, line, folded)
+            });
         }
         self.scan(cache, line, true);
         let any = self.circuit.any(&cache.circuit);
@@ -301,9 +320,10 @@ impl Program {
     /// The rules (indices in rule order) that select `line`, ascending.
     pub fn matching_rules(&self, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
         self.attribution_scan(cache, line);
-        let oracle = &self.oracle;
-        self.attributor
-            .finish(&mut cache.attribution, out, &mut |a| oracle.regex(a as usize).is_match(line));
+        let folded = &mut cache.folded;
+        self.attributor.finish(&mut cache.attribution, out, &mut |a| {
+            self.checker.check(&self.oracle, a as usize, line, folded)
+        });
     }
 
     /// Records in the attribution state which atoms occur on `line` (lazy
@@ -313,6 +333,7 @@ impl Program {
         let attributor = &self.attributor;
         let st = &mut cache.attribution;
         attributor.begin(st);
+        cache.folded.reset();
         if let Some(matcher) = &self.matcher {
             let mut state = cache.line.take().expect("cache made by this program");
             let deferred = &mut cache.deferred;

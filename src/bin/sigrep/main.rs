@@ -870,10 +870,12 @@ fn explain(set: &RuleSet, program: &Program) -> Result<(), Failure> {
     match program.automaton_patterns() {
         Some(n) => {
             let (complex, always) = program.complex_atoms();
+            let on_demand = program.on_demand_atoms();
             writeln!(
                 out,
                 "automaton: Aho-Corasick and a one-byte table over {n} literal patterns; {complex} \
-                 atoms checked by their own regex ({always} on every line)"
+                 atoms checked by their own regex ({always} on every line); {on_demand} atoms \
+                 checked only when a rule's evaluation needs them"
             )?
         }
         None => writeln!(out, "automaton: none (per-atom evaluation)")?,

@@ -1,0 +1,199 @@
+//! Exact checks of one atom on one line, for the atoms attribution asks
+//! about one at a time: those the scan leaves to be checked on demand,
+//! and lazy (complex) ones.
+//!
+//! An atom made of literal pieces (the matcher's [`Plan`]) is checked with
+//! `memchr::memmem` finders, piece after piece, each piece's first
+//! occurrence after the previous one's end (the earliest end is the best
+//! choice, as in the matcher). Case-sensitive pieces are looked for in the
+//! line itself; case-folded pieces, when they are ASCII, in an
+//! ASCII-lowercased copy of the line, made once per line. That is exact
+//! unless the line holds a non-ASCII case partner of an ASCII letter
+//! (KELVIN SIGN for `k`, LONG S for `s`, as in the matcher): such lines
+//! take the regex. (An ASCII needle cannot match inside a multi-byte
+//! character: those bytes are all 0x80 or above.) Everything else runs the
+//! oracle's regex, which is also the slow twin tests compare with.
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+use super::matcher::literal_plan;
+use crate::lower::Atom;
+use crate::oracle::Oracle;
+
+/// The non-ASCII characters that Unicode simple case folding pairs with an
+/// ASCII letter: KELVIN SIGN (k) and LONG S (s).
+static ASCII_PARTNERS: LazyLock<[Finder<'static>; 2]> =
+    LazyLock::new(|| [Finder::new("\u{212A}"), Finder::new("\u{17F}")]);
+
+/// How one atom is checked.
+#[derive(Debug)]
+enum Check {
+    /// The oracle's regex.
+    Regex,
+    /// Alternatives of literal pieces in order; `fold`: the needles are
+    /// lowercase and searched in the lowercased line.
+    Pieces { alternatives: Vec<Vec<Finder<'static>>>, lead: usize, trail: usize, fold: bool },
+}
+
+/// The checks of every atom (immutable, shared).
+#[derive(Debug)]
+pub(crate) struct AtomChecker {
+    checks: Vec<Check>,
+}
+
+/// The lowercased copy of the current line (per thread).
+#[derive(Debug, Default)]
+pub(crate) struct FoldedLine {
+    buf: Vec<u8>,
+    /// `None` until a folded check needs it; then whether `buf` is the
+    /// line's lowercase copy (false: the line holds a non-ASCII case
+    /// partner of an ASCII letter).
+    usable: Option<bool>,
+}
+
+impl FoldedLine {
+    /// Forgets the previous line.
+    pub(crate) fn reset(&mut self) {
+        self.usable = None;
+    }
+}
+
+impl AtomChecker {
+    /// Builds finders for the atoms `a` with `wanted[a]`; the others, and
+    /// atoms that are not literal pieces, use the regex.
+    pub(crate) fn new(atoms: &[Atom], wanted: &[bool]) -> AtomChecker {
+        let checks = atoms
+            .iter()
+            .zip(wanted)
+            .map(|(atom, &wanted)| {
+                let plan = literal_plan(atom).filter(|_| wanted);
+                let Some(plan) = plan else { return Check::Regex };
+                let fold = atom.fold_case;
+                if fold && plan.alternatives.iter().flatten().any(|p| !p.is_ascii()) {
+                    return Check::Regex;
+                }
+                let alternatives = plan
+                    .alternatives
+                    .iter()
+                    .map(|alt| {
+                        alt.iter()
+                            .map(|p| {
+                                let needle = if fold { p.to_ascii_lowercase() } else { p.clone() };
+                                Finder::new(&needle).into_owned()
+                            })
+                            .collect()
+                    })
+                    .collect();
+                Check::Pieces {
+                    alternatives,
+                    lead: plan.lead as usize,
+                    trail: plan.trail as usize,
+                    fold,
+                }
+            })
+            .collect();
+        AtomChecker { checks }
+    }
+
+    /// True when atom `a` occurs on `line`.
+    pub(crate) fn check(
+        &self,
+        oracle: &Oracle,
+        a: usize,
+        line: &[u8],
+        folded: &mut FoldedLine,
+    ) -> bool {
+        let Check::Pieces { alternatives, lead, trail, fold } = &self.checks[a] else {
+            return oracle.regex(a).is_match(line);
+        };
+        let hay = if *fold {
+            let usable = *folded.usable.get_or_insert_with(|| {
+                let usable =
+                    line.is_ascii() || !ASCII_PARTNERS.iter().any(|p| p.find(line).is_some());
+                if usable {
+                    folded.buf.clear();
+                    folded.buf.extend(line.iter().map(u8::to_ascii_lowercase));
+                }
+                usable
+            });
+            if !usable {
+                return oracle.regex(a).is_match(line);
+            }
+            &folded.buf[..]
+        } else {
+            line
+        };
+        alternatives.iter().any(|pieces| in_order(hay, pieces, *lead, *trail))
+    }
+}
+
+/// True when `pieces` occur in order in `hay`, the first starting at
+/// `lead` or later and the last ending `trail` or more bytes before the
+/// end.
+fn in_order(hay: &[u8], pieces: &[Finder<'_>], lead: usize, trail: usize) -> bool {
+    let mut from = lead;
+    for piece in pieces {
+        let Some(rest) = hay.get(from..) else { return false };
+        match piece.find(rest) {
+            Some(i) => from += i + piece.needle().len(),
+            None => return false,
+        }
+    }
+    hay.len() - from >= trail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::{AtomId, Formula, Piece};
+
+    /// Every way of checking an atom against the regex, on lines that hold
+    /// the characters with non-ASCII case partners.
+    #[test]
+    fn finders_agree_with_the_regex() {
+        let lit = |s: &str| Piece::Lit(s.as_bytes().to_vec());
+        let shapes: Vec<Vec<Piece>> = vec![
+            vec![lit("ab")],
+            vec![lit("k")],
+            vec![lit("Sk")],
+            vec![lit("a"), Piece::AnyRun, lit("b")],
+            vec![lit("b"), Piece::AnyRun, lit("a"), Piece::AnyRun, lit("b")],
+            vec![Piece::AnyChar, Piece::AnyChar, lit("b")],
+            vec![lit("a"), Piece::AnyChar],
+            vec![Piece::JsonChar, lit("a"), Piece::AnyRun, lit("k"), Piece::AnyChar],
+            vec![lit("a"), Piece::OneOf(vec!['-', '/']), lit("b")],
+            vec![lit("é")],
+        ];
+        let atoms: Vec<Atom> = shapes
+            .iter()
+            .flat_map(|p| [Atom::text(p.clone(), true), Atom::text(p.clone(), false)])
+            .flatten()
+            .collect();
+        let rules: Vec<Formula> =
+            (0..atoms.len()).map(|i| Formula::atom(AtomId(i as u32))).collect();
+        let oracle = Oracle::new(&atoms, &rules).unwrap();
+        let checker = AtomChecker::new(&atoms, &vec![true; atoms.len()]);
+        let alphabet =
+            ["a", "A", "b", "B", "k", "K", "\u{212A}", "s", "\u{17F}", "é", "É", "-", "/"];
+        // Every line of up to four characters.
+        let mut lines = vec![String::new()];
+        let mut last = lines.clone();
+        for _ in 0..4 {
+            last =
+                last.iter().flat_map(|l| alphabet.iter().map(move |c| format!("{l}{c}"))).collect();
+            lines.extend(last.iter().cloned());
+        }
+        assert!(lines.len() > 10_000);
+        let mut folded = FoldedLine::default();
+        for line in &lines {
+            folded.reset();
+            for (a, atom) in atoms.iter().enumerate() {
+                let want = oracle.regex(a).is_match(line.as_bytes());
+                let got = checker.check(&oracle, a, line.as_bytes(), &mut folded);
+                assert_eq!(got, want, "atom {} on {line:?}", atom.to_regex());
+            }
+        }
+    }
+}
