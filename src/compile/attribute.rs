@@ -142,9 +142,10 @@ impl Attributor {
                 }
             }
         }
-        // Groups depend on `lazy` only; their atoms stay scanned (checking
-        // a long OR one atom at a time would cost more than the scan).
-        let flat = Flat::new(rules, lazy, &scanned);
+        // Groups depend on `lazy` only (this pass is for them; its order is
+        // redone below); their atoms stay scanned (checking a long OR one
+        // atom at a time would cost more than the scan).
+        let flat = Flat::new(rules, lazy, lazy);
         for (a, gs) in flat.groups.of_atom.iter().enumerate() {
             scanned[a] |= !gs.is_empty();
         }
