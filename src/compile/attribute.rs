@@ -142,16 +142,21 @@ impl Attributor {
                 }
             }
         }
-        // Groups depend on `lazy` only (this pass is for them; its order is
-        // redone below); their atoms stay scanned (checking a long OR one
+        // Groups depend on `lazy` only (with atoms on demand, this pass is for
+        // them and its order is redone below); their atoms stay scanned (checking a long OR one
         // atom at a time would cost more than the scan).
         let flat = Flat::new(rules, lazy, lazy);
         for (a, gs) in flat.groups.of_atom.iter().enumerate() {
             scanned[a] |= !gs.is_empty();
         }
-        // Atoms checked on demand are costly: evaluated last, like lazy ones.
-        let costly: Vec<bool> = lazy.iter().zip(&scanned).map(|(&l, &s)| l || !s).collect();
-        let flat = Flat::new(rules, lazy, &costly);
+        // Atoms checked on demand are costly: evaluated last, like lazy ones
+        // (without any, the first pass's order is already right).
+        let flat = if on_demand {
+            let costly: Vec<bool> = lazy.iter().zip(&scanned).map(|(&l, &s)| l || !s).collect();
+            Flat::new(rules, lazy, &costly)
+        } else {
+            flat
+        };
         Attributor {
             nodes: flat.nodes,
             roots: flat.roots,

@@ -265,14 +265,13 @@ fn fold_spellings(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-/// Spellings of each piece of each alternative of a piece.
+/// Spellings of each piece of each alternative of an atom.
 type Spellings = Vec<Vec<Vec<Vec<u8>>>>;
 
 /// The plan of `atom` and the spellings of its pieces, or `None` when the
 /// atom is complex (checked with its own regex).
 fn spelled_plan(atom: &Atom) -> Option<(Plan, Spellings)> {
-    let AtomKind::Text(pieces) = &atom.kind else { return None };
-    let plan = plan(pieces)?;
+    let plan = literal_plan(atom)?;
     let mut spelled = Vec::new();
     for alt in &plan.alternatives {
         let mut row = Vec::new();
