@@ -18,6 +18,8 @@
 //!   program in tests and its exact slow path.
 //! * [`search`]: files, mmap, stdin, binary detection, line numbering.
 //! * [`printer`]: grep-compatible output.
+//! * [`run`]: the runtime a front end drives: rule loading, inputs,
+//!   threads, printers and statistics, behind [`run::RunnerBuilder`].
 //! * [`legacy`]: the old `sigmac -t grep` converter, reimplemented: the
 //!   exact regex it emitted (`--emit-pcre`) and the tree `--legacy`
 //!   matching is lowered from.
@@ -40,4 +42,5 @@ pub mod oracle;
 pub mod printer;
 pub mod rule;
 pub mod ruleset;
+pub mod run;
 pub mod search;

@@ -249,6 +249,12 @@ impl RuleSet {
         Ok(n)
     }
 
+    /// True when rules were loaded with the legacy semantics
+    /// ([`RuleSet::add_legacy_selected`]).
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
+    }
+
     /// The rules loaded so far.
     pub fn rules(&self) -> &[LoadedRule] {
         &self.rules

@@ -11,6 +11,7 @@ mod hostile;
 mod jsonesc;
 mod legacy;
 mod multi;
+mod runtime;
 mod sigmahq;
 mod vectors;
 mod zip;

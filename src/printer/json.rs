@@ -16,7 +16,7 @@
 
 use std::io::{self, Write};
 
-use super::{PrintState, PrinterConfig, RuleInfo};
+use super::{PrinterConfig, RuleInfo};
 use crate::lower::value::base64;
 use crate::search::{Line, Sink, Summary};
 
@@ -68,12 +68,7 @@ pub struct JsonPrinter<'a> {
 
 impl<'a> JsonPrinter<'a> {
     /// A printer for the input called `name`.
-    pub fn new(
-        config: &'a PrinterConfig,
-        name: &'a str,
-        out: &'a mut dyn Write,
-        _state: &'a mut PrintState,
-    ) -> Self {
+    pub fn new(config: &'a PrinterConfig, name: &'a str, out: &'a mut dyn Write) -> Self {
         let rule_hits = vec![0; config.rules.as_ref().map_or(0, |r| r.len())];
         JsonPrinter { config, name, out, rule_hits }
     }

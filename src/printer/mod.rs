@@ -21,6 +21,8 @@ use std::sync::Arc;
 
 use regex::bytes::Regex;
 
+use crate::compile::Program;
+use crate::ruleset::LoadedRule;
 use crate::search::{Line, Sink, Summary};
 
 /// What is printed for each input.
@@ -91,11 +93,57 @@ pub struct RuleInfo {
     pub path: String,
 }
 
+impl RuleInfo {
+    /// What output says about a loaded rule.
+    pub fn of(rule: &LoadedRule) -> RuleInfo {
+        RuleInfo {
+            label: rule.label(),
+            id: rule.rule.id.clone().unwrap_or_default(),
+            title: rule.rule.title.clone(),
+            level: rule.rule.level.clone().unwrap_or_default(),
+            path: rule.source.clone(),
+        }
+    }
+}
+
 /// Output state that spans inputs.
 #[derive(Clone, Debug, Default)]
 pub struct PrintState {
-    /// Something was printed before (decides the first `--`).
+    /// A group of lines was printed before (decides the first `--`).
     pub printed_group: bool,
+}
+
+impl PrintState {
+    /// Appends the output of an input printed on its own, from a fresh
+    /// state (`part`, whose first group therefore has no `--` before it),
+    /// after what this state has seen: the `--` is written here when both
+    /// printed a group, so the result is what printing both inputs in
+    /// turn with one state writes.
+    ///
+    /// # Errors
+    /// Write errors.
+    pub fn append(
+        &mut self,
+        part: &PrintState,
+        bytes: &[u8],
+        color: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if self.printed_group && part.printed_group {
+            write_separator(out, color)?;
+        }
+        self.printed_group |= part.printed_group;
+        out.write_all(bytes)
+    }
+}
+
+/// Writes the `--` line between groups of context.
+fn write_separator(out: &mut dyn Write, color: bool) -> io::Result<()> {
+    if color {
+        writeln!(out, "\x1b[{COLOR_SEP}m\x1b[K--\x1b[m\x1b[K")
+    } else {
+        out.write_all(b"--\n")
+    }
 }
 
 /// Prints one input.
@@ -233,8 +281,7 @@ impl Sink for FilePrinter<'_> {
             return Ok(());
         }
         if self.state.printed_group {
-            self.colored(COLOR_SEP, b"--")?;
-            self.out.write_all(b"\n")?;
+            write_separator(self.out, self.config.color)?;
         }
         self.state.printed_group = true;
         Ok(())
@@ -247,4 +294,90 @@ impl Sink for FilePrinter<'_> {
         }
         Ok(())
     }
+}
+
+/// The printer of one input: grep's text or JSON Lines, as the
+/// configuration says ([`PrinterConfig::json`]).
+pub enum Printer<'a> {
+    /// grep-compatible text.
+    Text(FilePrinter<'a>),
+    /// JSON Lines.
+    Json(json::JsonPrinter<'a>),
+}
+
+impl<'a> Printer<'a> {
+    /// The printer `config` asks for, for the input called `name`.
+    pub fn new(
+        config: &'a PrinterConfig,
+        name: &'a str,
+        out: &'a mut dyn Write,
+        state: &'a mut PrintState,
+    ) -> Printer<'a> {
+        if config.json {
+            Printer::Json(json::JsonPrinter::new(config, name, out))
+        } else {
+            Printer::Text(FilePrinter::new(config, name.as_bytes(), out, state))
+        }
+    }
+
+    /// Prints what follows the input's lines (counts, names, `end`).
+    ///
+    /// # Errors
+    /// Write errors.
+    pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        match self {
+            Printer::Text(p) => p.finish(summary),
+            Printer::Json(p) => p.finish(summary),
+        }
+    }
+
+    /// Messages for stderr and selected lines per rule, taken at the end.
+    pub fn into_results(self) -> (Vec<String>, Vec<u64>) {
+        match self {
+            Printer::Text(p) => (p.messages, p.rule_hits),
+            Printer::Json(p) => (Vec::new(), p.rule_hits),
+        }
+    }
+}
+
+impl Sink for Printer<'_> {
+    fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
+        match self {
+            Printer::Text(p) => p.selected(line),
+            Printer::Json(p) => p.selected(line),
+        }
+    }
+
+    fn context(&mut self, line: &Line<'_>) -> io::Result<()> {
+        match self {
+            Printer::Text(p) => p.context(line),
+            Printer::Json(p) => p.context(line),
+        }
+    }
+
+    fn context_break(&mut self) -> io::Result<()> {
+        match self {
+            Printer::Text(p) => p.context_break(),
+            Printer::Json(p) => p.context_break(),
+        }
+    }
+
+    fn binary_match(&mut self) -> io::Result<()> {
+        match self {
+            Printer::Text(p) => p.binary_match(),
+            Printer::Json(p) => p.binary_match(),
+        }
+    }
+}
+
+/// A regex over every atom of `program`, for colouring matched text
+/// ([`PrinterConfig::highlight`]); `None` without atoms, or when the
+/// alternation is too large to build.
+pub fn highlighter(program: &Program) -> Option<Regex> {
+    if program.atoms().is_empty() {
+        return None;
+    }
+    let alts: Vec<String> =
+        program.atoms().iter().map(|a| format!("(?:{})", a.to_regex())).collect();
+    regex::bytes::RegexBuilder::new(&alts.join("|")).size_limit(64 << 20).build().ok()
 }

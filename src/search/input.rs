@@ -15,6 +15,28 @@ pub enum SearchInput {
     Mapped(MappedFile),
     /// Anything read in chunks: stdin, pipes, special files, `--no-mmap`.
     Reader(Box<dyn Read + Send>),
+    /// A Windows event log's records, one line each (see [`evtx`]); a
+    /// line's number is its record's number.
+    Records(evtx::Rendered),
+}
+
+/// How [`open`] treats what it finds.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenOptions {
+    /// Map regular files into memory (`--no-mmap` turns it off).
+    pub mmap: bool,
+    /// `-z`: recognise compressed inputs by their first bytes too.
+    pub sniff: bool,
+    /// How an event log's records become lines.
+    pub evtx: evtx::Rendering,
+    /// Threads parsing one event log's chunks.
+    pub evtx_threads: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions { mmap: true, sniff: false, evtx: evtx::Rendering::default(), evtx_threads: 1 }
+    }
 }
 
 impl std::fmt::Debug for SearchInput {
@@ -22,6 +44,7 @@ impl std::fmt::Debug for SearchInput {
         match self {
             SearchInput::Mapped(m) => write!(f, "Mapped({} bytes)", m.len()),
             SearchInput::Reader(_) => f.write_str("Reader"),
+            SearchInput::Records(r) => write!(f, "Records({})", r.record_ids.len()),
         }
     }
 }
@@ -33,9 +56,6 @@ pub enum Opened {
     Input(SearchInput),
     /// The path is a directory.
     Directory,
-    /// A Windows event log (`.evtx` name or magic number): its records are
-    /// rendered as lines by [`super::evtx::render`].
-    EventLog,
 }
 
 /// Opens a file for searching. Regular files with content are mapped when
@@ -46,12 +66,15 @@ pub enum Opened {
 /// Compressed files are read through their decoder (see [`decode`]): those
 /// named `.gz`, `.bz2`, `.xz` or `.zst` always, and with `sniff` (`-z`)
 /// also those whose first bytes are a known magic number. A regular file
-/// named `.evtx` or starting with the event log magic is
-/// [`Opened::EventLog`].
+/// named `.evtx` or starting with the event log magic is parsed into
+/// [`SearchInput::Records`]; what could not be read of it is in
+/// [`evtx::Rendered::damage`], for the caller to report after the search.
 ///
 /// # Errors
-/// The file cannot be opened or its metadata read.
-pub fn open(path: &Path, mmap: bool, sniff: bool) -> io::Result<Opened> {
+/// The file cannot be opened or its metadata read, or an event log has no
+/// readable header.
+pub fn open(path: &Path, options: &OpenOptions) -> io::Result<Opened> {
+    let OpenOptions { mmap, sniff, .. } = *options;
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
@@ -63,7 +86,8 @@ pub fn open(path: &Path, mmap: bool, sniff: bool) -> io::Result<Opened> {
     let head_len = if meta.is_file() { read_head_at(&file, &mut head)? } else { 0 };
     let head = &head[..head_len];
     if meta.is_file() && (named_evtx || evtx::is_evtx(head)) {
-        return Ok(Opened::EventLog);
+        let records = evtx::render(path, options.evtx, options.evtx_threads)?;
+        return Ok(Opened::Input(SearchInput::Records(records)));
     }
     if let Some(format) = Format::from_name(path) {
         return Ok(Opened::Input(SearchInput::Reader(format.decoder(Box::new(file))?)));

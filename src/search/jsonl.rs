@@ -111,6 +111,8 @@ pub fn detect(input: &mut SearchInput) -> io::Result<bool> {
             *reader = Box::new(io::Cursor::new(block).chain(rest));
             Ok(json)
         }
+        // Rendered records are Key=Value or XML lines, never JSON.
+        SearchInput::Records(_) => Ok(false),
     }
 }
 

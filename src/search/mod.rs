@@ -34,7 +34,7 @@ pub mod walk;
 
 use std::io::{self, Read};
 
-pub use input::{open, Opened, SearchInput};
+pub use input::{open, OpenOptions, Opened, SearchInput};
 pub use mmap::MappedFile;
 
 use crate::compile::{Cache, Program};
@@ -169,6 +169,11 @@ impl<'p> Searcher<'p> {
         match input {
             SearchInput::Mapped(map) => self.search_mapped(map, sink),
             SearchInput::Reader(r) => self.search_reader(r.as_mut(), sink),
+            SearchInput::Records(records) => {
+                let mut renumbered =
+                    evtx::Renumber { inner: sink, record_ids: &records.record_ids };
+                self.search_slice(&records.text, &mut renumbered)
+            }
         }
     }
 
@@ -602,7 +607,9 @@ mod tests {
             writeln!(file, "needle line {i:08}").unwrap();
         }
         file.flush().unwrap();
-        let Ok(Opened::Input(SearchInput::Mapped(map))) = open(file.path(), true, false) else {
+        let Ok(Opened::Input(SearchInput::Mapped(map))) =
+            open(file.path(), &OpenOptions::default())
+        else {
             panic!("not mapped")
         };
         (file, map)

