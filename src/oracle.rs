@@ -1,20 +1,21 @@
 //! The obviously-correct evaluator: the reference the compiled program is
-//! tested against, and the exact slow path it falls back to.
+//! tested against. Nothing in the library uses it; it is the slow twin of
+//! the program for tests, fuzz targets and benchmarks.
 //!
 //! For each line it tests every atom on its own with a `regex` crate
 //! matcher and evaluates each rule's formula. No prefilter, no shared
-//! automaton, no early exit: nothing clever to get wrong.
-//!
-//! Regexes of value atoms are compiled on first use: with thousands of
-//! rules most are never needed (the automaton decides their lines), and
-//! compiling them all would dominate start-up. Regex atoms (`|re`, `cidr`)
-//! and unusually long values are compiled up front, so that every compile
-//! error surfaces in [`Oracle::new`].
+//! automaton, no early exit: nothing clever to get wrong. Each atom's
+//! regex is compiled the first time a line is tested against it, so that
+//! a twin of thousands of rules starts at once; a regex that does not
+//! compile is reported by [`Oracle::new`], which compiles every one that
+//! can fail (regex atoms, and values long enough to approach the size
+//! bound) up front.
 
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 
+use crate::lower::atom::{build_regex, REGEX_SIZE_LIMIT};
 use crate::lower::{Atom, AtomId, AtomKind, Formula};
 
 /// Per-atom regexes and the rules' formulas.
@@ -25,58 +26,36 @@ pub struct Oracle {
     rules: Vec<Formula>,
 }
 
-/// Compiled regexes may use this much memory each. (Lowering holds `|re`
-/// values to a smaller bound, so that a regex too large fails fast and
-/// with its position in the rule.)
-pub(crate) const REGEX_SIZE_LIMIT: usize = 256 << 20;
-
-/// Value atoms whose regex is longer than this are compiled up front.
-const EAGER_LEN: usize = 4096;
-
-/// Compiles a regex as the oracle does, within `size_limit` bytes (at
-/// most [`REGEX_SIZE_LIMIT`]): compiling stops there, so time and memory
-/// stay bounded whatever the pattern.
-pub(crate) fn compile_regex(re: &str, size_limit: usize) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(re).size_limit(size_limit.min(REGEX_SIZE_LIMIT)).build()
-}
-
-fn compile(re: &str) -> Result<Regex, String> {
-    compile_regex(re, REGEX_SIZE_LIMIT).map_err(|e| format!("cannot compile atom '{re}': {e}"))
-}
-
 impl Oracle {
-    /// Compiles every atom on its own.
+    /// The twin of a program compiled from `atoms` and `rules`.
     ///
     /// # Errors
-    /// An atom whose regex the `regex` crate rejects (e.g. too large); the
-    /// message names the atom's regex.
+    /// A regex atom that the `regex` crate rejects (e.g. too large); the
+    /// message names it.
     pub fn new(atoms: &[Atom], rules: &[Formula]) -> Result<Oracle, String> {
-        let mut patterns = Vec::with_capacity(atoms.len());
+        let patterns: Vec<String> = atoms.iter().map(Atom::to_regex).collect();
         let mut regexes = Vec::with_capacity(atoms.len());
-        for atom in atoms {
-            let re = atom.to_regex();
+        for (atom, re) in atoms.iter().zip(&patterns) {
             let cell = OnceLock::new();
-            if matches!(atom.kind, AtomKind::Regex(_)) || re.len() > EAGER_LEN {
-                let _ = cell.set(compile(&re)?);
+            if matches!(atom.kind, AtomKind::Regex(_)) || re.len() > 4096 {
+                let compiled = build_regex(re, REGEX_SIZE_LIMIT)
+                    .map_err(|e| format!("cannot compile atom '{re}': {e}"))?;
+                let _ = cell.set(compiled);
             }
-            patterns.push(re);
             regexes.push(cell);
         }
         Ok(Oracle { patterns, regexes, rules: rules.to_vec() })
     }
 
-    /// Atom `i`'s regex, compiled on first use.
-    pub(crate) fn regex(&self, i: usize) -> &Regex {
-        self.regexes[i].get_or_init(|| {
-            // Value atoms are escaped literals and fixed pieces, short
-            // enough (see EAGER_LEN) to stay far below the size limit.
-            compile(&self.patterns[i]).unwrap_or_else(|e| unreachable!("{e}"))
-        })
-    }
-
     /// Which atoms match somewhere in `line`.
     pub fn atoms_matching(&self, line: &[u8]) -> Vec<bool> {
-        (0..self.regexes.len()).map(|i| self.regex(i).is_match(line)).collect()
+        let regex = |i: usize| {
+            self.regexes[i].get_or_init(|| {
+                build_regex(&self.patterns[i], REGEX_SIZE_LIMIT)
+                    .unwrap_or_else(|e| panic!("atom '{}' does not compile: {e}", self.patterns[i]))
+            })
+        };
+        (0..self.patterns.len()).map(|i| regex(i).is_match(line)).collect()
     }
 
     /// For each rule, whether it selects `line` (a line without its `\n`).

@@ -120,7 +120,7 @@ fn configs() -> Vec<(&'static str, Config)> {
         // Few rules: the default decides lines by the circuit; force the
         // many-rule way too.
         ("any-by-attribution", Config { any_rule: AnyRule::Attribution, ..Config::default() }),
-        ("oracle-engine", Config { engine: Engine::Oracle, ..Config::default() }),
+        ("oracle-engine", Config { engine: Engine::PerAtom, ..Config::default() }),
         // Past the automaton's size bound the exact slow path takes over.
         ("tiny-automaton", Config { automaton_size_limit: 16, ..Config::default() }),
     ]

@@ -225,7 +225,7 @@ fn run_case(case: &Case, report: &mut Report) {
     let configs = [
         ("default", Config::default()),
         ("no-prefilter", Config { prefilter: false, ..Config::default() }),
-        ("oracle", Config { engine: Engine::Oracle, ..Config::default() }),
+        ("oracle", Config { engine: Engine::PerAtom, ..Config::default() }),
         ("any-by-attribution", Config { any_rule: AnyRule::Attribution, ..Config::default() }),
     ];
     let mut rules_in_file = None;

@@ -81,7 +81,7 @@ fn configs() -> [Config; 6] {
         Config { prefilter: false, ..Config::default() },
         Config { automaton_size_limit: 16, ..Config::default() },
         Config { automaton_size_limit: 2048, prefilter: false, ..Config::default() },
-        Config { engine: Engine::Oracle, ..Config::default() },
+        Config { engine: Engine::PerAtom, ..Config::default() },
     ]
 }
 

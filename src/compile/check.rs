@@ -12,15 +12,15 @@
 //! (KELVIN SIGN for `k`, LONG S for `s`, as in the matcher): such lines
 //! take the regex. (An ASCII needle cannot match inside a multi-byte
 //! character: those bytes are all 0x80 or above.) Everything else runs the
-//! oracle's regex, which is also the slow twin tests compare with.
+//! atom's own regex ([`super::regexes`]).
 
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
 use super::matcher::literal_plan;
+use super::regexes::AtomRegexes;
 use crate::lower::Atom;
-use crate::oracle::Oracle;
 
 /// The non-ASCII characters that Unicode simple case folding pairs with an
 /// ASCII letter: KELVIN SIGN (k) and LONG S (s).
@@ -30,7 +30,7 @@ static ASCII_PARTNERS: LazyLock<[Finder<'static>; 2]> =
 /// How one atom is checked.
 #[derive(Debug)]
 enum Check {
-    /// The oracle's regex.
+    /// The atom's own regex.
     Regex,
     /// Alternatives of literal pieces in order; `fold`: the needles are
     /// lowercase and searched in the lowercased line.
@@ -100,13 +100,13 @@ impl AtomChecker {
     /// True when atom `a` occurs on `line`.
     pub(crate) fn check(
         &self,
-        oracle: &Oracle,
+        regexes: &AtomRegexes,
         a: usize,
         line: &[u8],
         folded: &mut FoldedLine,
     ) -> bool {
         let Check::Pieces { alternatives, lead, trail, fold } = &self.checks[a] else {
-            return oracle.regex(a).is_match(line);
+            return regexes.regex(a).is_match(line);
         };
         let hay = if *fold {
             let usable = *folded.usable.get_or_insert_with(|| {
@@ -119,7 +119,7 @@ impl AtomChecker {
                 usable
             });
             if !usable {
-                return oracle.regex(a).is_match(line);
+                return regexes.regex(a).is_match(line);
             }
             &folded.buf[..]
         } else {
@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use crate::lower::{AtomId, Formula, Piece};
 
-    /// Every way of checking an atom against the regex, on lines that hold
+    /// Every way of checking an atom against the oracle, on lines that hold
     /// the characters with non-ASCII case partners.
     #[test]
     fn finders_agree_with_the_regex() {
@@ -173,7 +173,8 @@ mod tests {
             .collect();
         let rules: Vec<Formula> =
             (0..atoms.len()).map(|i| Formula::atom(AtomId(i as u32))).collect();
-        let oracle = Oracle::new(&atoms, &rules).unwrap();
+        let regexes = AtomRegexes::new(&atoms).unwrap();
+        let oracle = crate::oracle::Oracle::new(&atoms, &rules).unwrap();
         let checker = AtomChecker::new(&atoms, &vec![true; atoms.len()]);
         let alphabet =
             ["a", "A", "b", "B", "k", "K", "\u{212A}", "s", "\u{17F}", "é", "É", "-", "/"];
@@ -189,9 +190,10 @@ mod tests {
         let mut folded = FoldedLine::default();
         for line in &lines {
             folded.reset();
+            let matching = oracle.atoms_matching(line.as_bytes());
             for (a, atom) in atoms.iter().enumerate() {
-                let want = oracle.regex(a).is_match(line.as_bytes());
-                let got = checker.check(&oracle, a, line.as_bytes(), &mut folded);
+                let want = matching[a];
+                let got = checker.check(&regexes, a, line.as_bytes(), &mut folded);
                 assert_eq!(got, want, "atom {} on {line:?}", atom.to_regex());
             }
         }

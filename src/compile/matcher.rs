@@ -21,7 +21,7 @@
 //! pieces are spelled out as variants (É/é). Two ASCII letters have
 //! non-ASCII partners under Unicode simple case folding (k: KELVIN SIGN,
 //! s: LONG S); the automaton also looks for those partner characters, and
-//! a line that holds one is decided by the exact slow path (the oracle's
+//! a line that holds one is decided by the exact slow path (each atom's own regex,
 //! per-atom regexes), which is rare in logs.
 //!
 //! # Complex atoms
@@ -39,9 +39,9 @@ use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use bstr::ByteSlice;
 
+use super::regexes::AtomRegexes;
 use crate::lower::atom::orbit;
 use crate::lower::{Atom, AtomId, AtomKind, Piece};
-use crate::oracle::Oracle;
 
 /// Alternatives of one atom beyond this count make it a complex atom.
 const MAX_ALTERNATIVES: usize = 32;
@@ -87,7 +87,7 @@ struct Seq {
     trail: u32,
 }
 
-/// An atom checked with its own regex (the oracle's).
+/// An atom checked with its own regex (each atom's own regex,).
 #[derive(Debug)]
 struct Complex {
     atom: AtomId,
@@ -499,7 +499,7 @@ impl LineMatcher {
     /// Scans one line, calling `seen(atom)` for each atom that occurs (an
     /// atom may be reported more than once); `seen` returns true to stop.
     ///
-    /// Complex atoms are checked with `oracle`'s regexes at the end of the
+    /// Complex atoms are checked with their own `regexes` at the end of the
     /// line, or, when `deferred` is given, appended to it instead: those
     /// are the complex atoms that *may* occur (a trigger occurred, or they
     /// have none, and the line is long enough); every other complex atom is
@@ -509,11 +509,11 @@ impl LineMatcher {
         &self,
         line: &[u8],
         st: &mut LineState,
-        oracle: &Oracle,
+        regexes: &AtomRegexes,
         seen: &mut dyn FnMut(AtomId) -> bool,
         deferred: Option<&mut Vec<AtomId>>,
     ) -> Scan {
-        let result = self.scan_inner(line, st, oracle, seen, deferred);
+        let result = self.scan_inner(line, st, regexes, seen, deferred);
         for s in st.touched.drain(..) {
             st.progress[s as usize] = (0, 0);
         }
@@ -584,7 +584,7 @@ impl LineMatcher {
         &self,
         line: &[u8],
         st: &mut LineState,
-        oracle: &Oracle,
+        regexes: &AtomRegexes,
         seen: &mut dyn FnMut(AtomId) -> bool,
         deferred: Option<&mut Vec<AtomId>>,
     ) -> Scan {
@@ -644,7 +644,7 @@ impl LineMatcher {
         for &c in pending.iter().chain(&self.always) {
             let cx = &self.complex[c as usize];
             if line.len() >= cx.min_len
-                && oracle.regex(cx.atom.index()).is_match(line)
+                && regexes.regex(cx.atom.index()).is_match(line)
                 && seen(cx.atom)
             {
                 st.pending = pending;

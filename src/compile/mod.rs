@@ -32,14 +32,16 @@
 //!
 //! The automaton is bounded by [`Config::automaton_size_limit`]. Past the
 //! bound, and for the rare lines holding a character the automaton cannot
-//! case-fold, lines are decided by the [`Oracle`], which tests each atom on
-//! its own: slower, never wrong.
+//! case-fold, lines are decided by each atom's own regex ([`regexes`]),
+//! tested on its own: slower, never wrong. (The oracle, the tests' twin,
+//! evaluates the same way but shares no code with this path.)
 
 mod attribute;
 mod check;
 mod circuit;
 mod matcher;
 pub mod prefilter;
+mod regexes;
 
 use attribute::{AttributionState, Attributor};
 use check::{AtomChecker, FoldedLine};
@@ -49,16 +51,17 @@ use matcher::{LineMatcher, LineState, Scan};
 pub use prefilter::Prefilter;
 
 use crate::lower::{Atom, AtomId, Formula};
-use crate::oracle::Oracle;
+use regexes::AtomRegexes;
 
 /// Which engine decides lines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
-    /// The automaton, falling back to the oracle past its size bound.
+    /// The automaton, falling back to per-atom regexes past its size
+    /// bound.
     #[default]
     Auto,
-    /// Always the per-atom oracle (the slow exact path).
-    Oracle,
+    /// Always per-atom regexes (the slow exact path).
+    PerAtom,
 }
 
 /// How [`Program::find_line`] decides whether any rule selects a line.
@@ -151,7 +154,8 @@ pub struct Program {
     /// Attribution's checks of single atoms.
     checker: AtomChecker,
     matcher: Option<LineMatcher>,
-    oracle: Oracle,
+    /// Each atom's regex: the exact slow path.
+    regexes: AtomRegexes,
     prefilter: Option<Prefilter>,
     /// Some rule is the constant `true` (e.g. a selection of one empty
     /// value): every line is selected, and "does any rule select this
@@ -189,14 +193,14 @@ impl Program {
     /// Compiles rules' formulas over `atoms`.
     ///
     /// # Errors
-    /// An atom that no engine can compile (e.g. a regex too large even for
-    /// the oracle).
+    /// An atom whose regex cannot be compiled (e.g. too large even for
+    /// the exact path's bound).
     pub fn new(
         atoms: &[Atom],
         rules: &[Formula],
         config: &Config,
     ) -> Result<Program, CompileError> {
-        let oracle = Oracle::new(atoms, rules).map_err(CompileError)?;
+        let regexes = AtomRegexes::new(atoms).map_err(CompileError)?;
         let any_by_attribution = match config.any_rule {
             AnyRule::Auto => rules.len() >= ATTRIBUTION_MIN_RULES,
             AnyRule::Circuit => false,
@@ -207,10 +211,10 @@ impl Program {
         // report the atoms that only matter once a rule is evaluated.
         let attributor = Attributor::new(atoms, rules, &lazy, any_by_attribution);
         let circuit = Circuit::new(atoms.len(), rules);
-        // Without an automaton the oracle decides every atom up front, and
+        // Without an automaton the regexes decide every atom up front, and
         // attribution's on-demand checks only confirm what it said.
         let matcher = match config.engine {
-            Engine::Oracle => None,
+            Engine::PerAtom => None,
             Engine::Auto if atoms.is_empty() => None,
             Engine::Auto => {
                 LineMatcher::new(atoms, attributor.scanned_atoms(), config.automaton_size_limit)
@@ -242,11 +246,16 @@ impl Program {
             circuit,
             attributor,
             matcher,
-            oracle,
+            regexes,
             prefilter,
             selects_every_line: rules.contains(&Formula::Const(true)),
             any_by_attribution,
         })
+    }
+
+    /// Which atoms match somewhere in `line`, each by its own regex.
+    fn atoms_matching(&self, line: &[u8]) -> Vec<bool> {
+        (0..self.regexes.len()).map(|i| self.regexes.is_match(i, line)).collect()
     }
 
     /// A fresh per-thread cache.
@@ -275,7 +284,7 @@ impl Program {
         self.prefilter.as_ref()
     }
 
-    /// True when lines are decided by the automaton (not the oracle).
+    /// True when lines are decided by the automaton (not per-atom regexes).
     pub fn uses_automaton(&self) -> bool {
         self.matcher.is_some()
     }
@@ -309,7 +318,7 @@ impl Program {
             self.attribution_scan(cache, line);
             let folded = &mut cache.folded;
             return self.attributor.any(&mut cache.attribution, &mut |a| {
-                self.checker.check(&self.oracle, a as usize, line, folded)
+                self.checker.check(&self.regexes, a as usize, line, folded)
             });
         }
         self.scan(cache, line, true);
@@ -323,7 +332,7 @@ impl Program {
         self.attribution_scan(cache, line);
         let folded = &mut cache.folded;
         self.attributor.finish(&mut cache.attribution, out, &mut |a| {
-            self.checker.check(&self.oracle, a as usize, line, folded)
+            self.checker.check(&self.regexes, a as usize, line, folded)
         });
     }
 
@@ -342,7 +351,7 @@ impl Program {
             let scan = matcher.scan(
                 line,
                 &mut state,
-                &self.oracle,
+                &self.regexes,
                 &mut |a| {
                     attributor.see(st, a.0);
                     false
@@ -356,11 +365,11 @@ impl Program {
             if !matches!(scan, Scan::NeedsExact) {
                 return;
             }
-            // A character the automaton cannot fold: the oracle decides
+            // A character the automaton cannot fold: its regex decides
             // every atom (and so defers none).
             attributor.begin(st);
         }
-        for (i, m) in self.oracle.atoms_matching(line).into_iter().enumerate() {
+        for (i, m) in self.atoms_matching(line).into_iter().enumerate() {
             if m {
                 attributor.see(st, i as u32);
             }
@@ -434,7 +443,7 @@ impl Program {
             let scan = matcher.scan(
                 line,
                 &mut state,
-                &self.oracle,
+                &self.regexes,
                 &mut |a| {
                     let became_true = self.circuit.see(circuit, a);
                     (any && became_true) || self.circuit.all_decided(circuit)
@@ -444,11 +453,11 @@ impl Program {
             cache.line = Some(state);
             match scan {
                 Scan::Stopped | Scan::Done => return,
-                // A character the automaton cannot fold: the oracle decides.
+                // A character the automaton cannot fold: its regex decides.
                 Scan::NeedsExact => self.circuit.reset(&mut cache.circuit),
             }
         }
-        let matched = self.oracle.atoms_matching(line);
+        let matched = self.atoms_matching(line);
         for (i, m) in matched.into_iter().enumerate() {
             if m {
                 self.circuit.see(&mut cache.circuit, AtomId(i as u32));

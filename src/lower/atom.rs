@@ -11,7 +11,24 @@
 //! `(?i)` means Unicode simple case folding (as PCRE2's caseless UTF mode).
 
 use bstr::ByteSlice;
+use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+
+/// Compiled atom regexes may use this much memory each. (Lowering holds
+/// `|re` values to a smaller bound, [`super::RE_SIZE_LIMIT`], so that a
+/// regex too large fails fast and with its position in the rule.)
+pub const REGEX_SIZE_LIMIT: usize = 256 << 20;
+
+/// Compiles a rendered atom regex ([`Atom::to_regex`]) within
+/// `size_limit` bytes (at most [`REGEX_SIZE_LIMIT`]): compiling stops
+/// there, so time and memory stay bounded whatever the pattern. Every
+/// engine compiles atoms through here, so all agree on what compiles.
+///
+/// # Errors
+/// The regex crate's: a syntax error, or the bound is exceeded.
+pub fn build_regex(re: &str, size_limit: usize) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(re).size_limit(size_limit.min(REGEX_SIZE_LIMIT)).build()
+}
 
 /// One atom.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -498,7 +498,7 @@ fn check_regex(re: &str) -> std::result::Result<(), String> {
     let mut parser = regex_syntax::ParserBuilder::new().utf8(false).nest_limit(100).build();
     match parser.parse(re) {
         Ok(hir) if regex_units(&hir) > RE_UNITS_LIMIT => Err(too_large()),
-        Ok(_) => match crate::oracle::compile_regex(re, RE_SIZE_LIMIT) {
+        Ok(_) => match atom::build_regex(re, RE_SIZE_LIMIT) {
             Ok(_) => Ok(()),
             Err(regex::Error::CompiledTooBig(_)) => Err(too_large()),
             Err(e) => Err(format!("regex not supported: {e}")),
