@@ -211,3 +211,60 @@ fn errors_have_kinds() {
         assert_eq!(e.kind(), ErrorKind::BrokenPipe, "{threads} threads");
     }
 }
+
+/// Progress as the runtime reports it: every input and every byte once,
+/// whether inputs run in parallel or one input is split into parts.
+#[test]
+fn progress_counts_every_input_and_byte_once() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    #[derive(Default)]
+    struct Counted {
+        listed: AtomicU64,
+        total: AtomicU64,
+        inputs: AtomicU64,
+        bytes: AtomicU64,
+        finished: AtomicU64,
+    }
+    impl sigrep::run::Progress for Counted {
+        fn start(&self, inputs: u64, bytes: u64) {
+            self.listed.store(inputs, Ordering::SeqCst);
+            self.total.store(bytes, Ordering::SeqCst);
+        }
+        fn advance(&self, inputs: u64, bytes: u64) {
+            self.inputs.fetch_add(inputs, Ordering::SeqCst);
+            self.bytes.fetch_add(bytes, Ordering::SeqCst);
+        }
+        fn finish(&self) {
+            self.finished.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let dir = Dir::new();
+    let rule = dir.create("wmi.yml", WMI);
+    let small: Vec<PathBuf> =
+        (0..5).map(|i| dir.create(&format!("{i}.log"), "x\n".repeat(1000 * (i + 1)))).collect();
+    let big = dir.create("big.log", "filler line\n".repeat(600_000));
+    for (operands, threads) in
+        [(small.clone(), 1), (small.clone(), 2), (vec![big.clone()], 2), (vec![big], 1)]
+    {
+        let counted = Arc::new(Counted::default());
+        let rules = RuleSource { paths: vec![rule.clone()], single: true, ..RuleSource::default() }
+            .load(&mut |_| {})
+            .unwrap();
+        let runner = RunnerBuilder::new()
+            .threads(threads)
+            .progress(Some(counted.clone()))
+            .build(rules)
+            .unwrap();
+        runner.run(&operands, &mut Vec::new(), &mut |_| {}).unwrap();
+        let size: u64 = operands.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
+        let got = |n: &AtomicU64| n.load(Ordering::SeqCst);
+        assert_eq!(got(&counted.listed), operands.len() as u64);
+        assert_eq!(got(&counted.inputs), operands.len() as u64, "{threads} threads");
+        assert_eq!(got(&counted.total), size);
+        assert_eq!(got(&counted.bytes), size, "{threads} threads");
+        assert_eq!(got(&counted.finished), 1);
+    }
+}

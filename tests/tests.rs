@@ -11,6 +11,7 @@ mod hostile;
 mod jsonesc;
 mod legacy;
 mod multi;
+mod progress;
 mod runtime;
 mod sigmahq;
 mod vectors;

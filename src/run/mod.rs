@@ -141,6 +141,21 @@ pub fn io_message(e: &io::Error) -> String {
     }
 }
 
+/// Told how a run advances, for a progress display. Inputs are counted
+/// when done, bytes as parts of an input are (a file split across
+/// threads advances part by part). Sizes are those of the files as
+/// stored (compressed files count their compressed bytes, standard
+/// input and special files count nothing), so that the bytes done
+/// reach the total.
+pub trait Progress: Send + Sync {
+    /// The inputs are listed: how many, and their bytes.
+    fn start(&self, inputs: u64, bytes: u64);
+    /// `inputs` more inputs and `bytes` more bytes are done.
+    fn advance(&self, inputs: u64, bytes: u64);
+    /// The run is over (also when it stopped early or failed).
+    fn finish(&self);
+}
+
 /// Files smaller than this are not split across threads.
 const SPLIT_MIN: usize = 4 << 20;
 
@@ -176,6 +191,13 @@ pub struct RunnerBuilder {
     quiet_errors: bool,
     stdin_label: String,
     json_escaping: JsonEscaping,
+    progress: Option<Arc<dyn Progress>>,
+}
+
+impl fmt::Debug for dyn Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Default for RunnerBuilder {
@@ -211,6 +233,7 @@ impl RunnerBuilder {
             quiet_errors: false,
             stdin_label: "(standard input)".into(),
             json_escaping: JsonEscaping::Auto,
+            progress: None,
         }
     }
 
@@ -361,6 +384,12 @@ impl RunnerBuilder {
         self
     }
 
+    /// Where to report progress (none by default).
+    pub fn progress(&mut self, progress: Option<Arc<dyn Progress>>) -> &mut Self {
+        self.progress = progress;
+        self
+    }
+
     /// The runner for `rules`. With one fixed program (no detection of
     /// JSON lines), the program is compiled here.
     ///
@@ -458,6 +487,7 @@ impl RunnerBuilder {
             with_filename: self.with_filename,
             stats: self.stats,
             rules_error: rules.error,
+            progress: self.progress.clone(),
         })
     }
 }
@@ -483,6 +513,7 @@ pub struct Runner {
     stats: bool,
     /// A rule file could not be loaded (reported already).
     rules_error: bool,
+    progress: Option<Arc<dyn Progress>>,
 }
 
 /// What a run found.
@@ -523,9 +554,25 @@ impl Report {
 #[derive(Clone, Debug)]
 enum Target {
     Stdin,
-    Path(PathBuf),
+    /// A path, and its size when it is a regular file (for progress).
+    Path(PathBuf, u64),
     /// A problem found while listing (reported in order).
     Error(String),
+}
+
+impl Target {
+    fn path(path: PathBuf) -> Target {
+        let size = std::fs::metadata(&path).map_or(0, |m| if m.is_file() { m.len() } else { 0 });
+        Target::Path(path, size)
+    }
+
+    /// Bytes the input counts for in progress.
+    fn size(&self) -> u64 {
+        match self {
+            Target::Path(_, size) => *size,
+            Target::Stdin | Target::Error(_) => 0,
+        }
+    }
 }
 
 /// What searching one input produced, beside its output.
@@ -539,6 +586,11 @@ struct Searched {
     rule_hits: Vec<u64>,
     /// Writing the output failed: the run ends.
     output_error: Option<io::Error>,
+    /// Bytes the input counts for in progress.
+    size: u64,
+    /// The input was split across threads (its progress is reported by
+    /// part).
+    split: bool,
 }
 
 impl Searched {
@@ -589,9 +641,27 @@ impl Runner {
         report: &mut dyn FnMut(&str),
     ) -> Result<Report, Error> {
         let (targets, recursed) = self.targets(operands);
+        if let Some(progress) = &self.progress {
+            progress.start(targets.len() as u64, targets.iter().map(Target::size).sum());
+        }
+        let found = self.search_targets(&targets, operands.len() > 1 || recursed, out, report);
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
+        found
+    }
+
+    /// [`Runner::run`] over listed targets.
+    fn search_targets(
+        &self,
+        targets: &[Target],
+        several: bool,
+        out: &mut dyn Write,
+        report: &mut dyn FnMut(&str),
+    ) -> Result<Report, Error> {
         // Like GNU grep, names are shown when several files were named
         // (before --include/--exclude drop any) or a directory was searched.
-        let with_filename = self.with_filename.unwrap_or(operands.len() > 1 || recursed);
+        let with_filename = self.with_filename.unwrap_or(several);
         let printer = PrinterConfig { with_filename, ..self.printer.clone() };
         let (file_threads, split_threads) = if targets.len() == 1 {
             (1, if self.splittable { self.threads } else { 1 })
@@ -608,7 +678,9 @@ impl Runner {
             &mut output,
             move || listed.next(),
             |target, out: &mut dyn Write, state: &mut PrintState| {
-                self.search_target(target, &printer, split_threads, out, state)
+                let mut searched = self.search_target(target, &printer, split_threads, out, state);
+                searched.size = target.size();
+                searched
             },
             |searched, output| {
                 if let Some(e) = searched.output_error {
@@ -622,6 +694,10 @@ impl Runner {
                 }
                 if self.printer.line_buffered {
                     output.out.flush()?;
+                }
+                if let Some(progress) = &self.progress {
+                    // A split input advanced part by part already.
+                    progress.advance(1, if searched.split { 0 } else { searched.size });
                 }
                 totals.inputs += 1;
                 totals.selected += searched.selected;
@@ -669,17 +745,17 @@ impl Runner {
                     match entry {
                         // With no operand, GNU grep names files relative to
                         // "." without a "./" prefix.
-                        walk::Entry::File(p) if implicit => out.push(Target::Path(
+                        walk::Entry::File(p) if implicit => out.push(Target::path(
                             p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p),
                         )),
-                        walk::Entry::File(p) => out.push(Target::Path(p)),
+                        walk::Entry::File(p) => out.push(Target::path(p)),
                         walk::Entry::Error(p, e) => {
                             out.push(Target::Error(format!("{}: {}", p.display(), io_message(&e))))
                         }
                     }
                 }
             } else if !filtering || self.filters.accepts_file(file) {
-                out.push(Target::Path(file.clone()));
+                out.push(Target::path(file.clone()));
             }
         }
         (out, recursed)
@@ -694,7 +770,7 @@ impl Runner {
                 let reader = if self.open.sniff { search::decode::sniff(stdin) } else { Ok(stdin) };
                 (self.stdin_label.clone(), reader.map(|r| Opened::Input(SearchInput::Reader(r))))
             }
-            Target::Path(p) => (p.display().to_string(), search::open(p, &self.open)),
+            Target::Path(p, _) => (p.display().to_string(), search::open(p, &self.open)),
             Target::Error(_) => unreachable!("listing errors are not opened"),
         }
     }
@@ -755,6 +831,7 @@ impl Runner {
                     && map.len() >= SPLIT_MIN
                     && !Searcher::probe_is_binary(map) =>
             {
+                searched.split = true;
                 let mut output = Output { out: &mut out, state, color: printer.color };
                 self.search_split(&engine.program, printer, &name, map, split_threads, &mut output)
                     .map(|(summary, messages, hits)| {
@@ -827,13 +904,16 @@ impl Runner {
                 let summary = Searcher::new(program, self.search.clone())
                     .search_mapped_part(map, start, end, first_line, false, &mut sink);
                 let (messages, hits) = sink.into_results();
-                summary.map(|summary| (summary, messages, hits))
+                summary.map(|summary| (summary, messages, hits, (end - start) as u64))
             };
         let mut total = Summary::default();
         let mut messages = Vec::new();
         let mut hits = RuleHits::default();
         schedule::in_order(threads, output, next_part, search_part, |part, _| {
-            let (summary, part_messages, part_hits) = part?;
+            let (summary, part_messages, part_hits, part_bytes) = part?;
+            if let Some(progress) = &self.progress {
+                progress.advance(0, part_bytes);
+            }
             messages.extend(part_messages);
             total.selected += summary.selected;
             hits.add(&part_hits);

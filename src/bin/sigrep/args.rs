@@ -230,6 +230,16 @@ pub struct Args {
     #[arg(long = "no-json-escaped", overrides_with = "json_escaped")]
     pub no_json_escaped: bool,
 
+    /// Show a progress line on stderr (files, bytes, rate, time left),
+    /// whenever stderr is a terminal. Without this flag it is shown when
+    /// stderr is a terminal and stdout is not.
+    #[arg(long = "progress", overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show the progress line.
+    #[arg(long = "no-progress", overrides_with = "progress")]
+    pub no_progress: bool,
+
     /// Print help.
     #[arg(long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,

@@ -8,9 +8,11 @@
 
 mod args;
 mod legacy;
+mod progress;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use sigrep::lower::Options;
@@ -47,15 +49,29 @@ fn run(args: &Args) -> Result<u8, Error> {
     let (rules, files) = rule_source(args)?;
     let loaded = rules.load(&mut report)?;
     let rules_error = loaded.error;
-    let runner = runner_builder(args).build(loaded)?;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let bar = progress::bar(args);
+    let runner = runner_builder(args)
+        .progress(bar.clone().map(|b| b as Arc<dyn sigrep::run::Progress>))
+        .build(loaded)?;
+    let stdout: Box<dyn Write> = match &bar {
+        // Both on the terminal (--progress): output is written with the
+        // progress line hidden.
+        Some(bar) if io::stdout().is_terminal() => {
+            Box::new(progress::Suspending { inner: io::stdout().lock(), bar: bar.clone() })
+        }
+        _ => Box::new(io::stdout().lock()),
+    };
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout);
     if args.explain {
         runner.explain(&mut out)?;
         out.flush()?;
         return Ok(if rules_error { 2 } else { 0 });
     }
-    let found = runner.run(files, &mut out, &mut report)?;
+    let found = match &bar {
+        // Messages go to stderr with the progress line hidden.
+        Some(bar) => runner.run(files, &mut out, &mut |m| bar.suspend(|| report(m))),
+        None => runner.run(files, &mut out, &mut report),
+    }?;
     Ok(found.exit_status())
 }
 
