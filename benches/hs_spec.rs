@@ -31,9 +31,9 @@ fn main() {
     files.sort();
     let mut set = RuleSet::new(Default::default());
     for file in &files {
-        let loaded = std::fs::read_to_string(file)
-            .map_err(|e| e.to_string())
-            .and_then(|text| set.add(&file.display().to_string(), &text));
+        let loaded = std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|text| {
+            set.add(&file.display().to_string(), &text).map_err(|e| e.to_string())
+        });
         if let Err(e) = loaded {
             eprintln!("hs_spec: {}: skipped: {e}", file.display());
         }

@@ -84,5 +84,43 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// An error in a named rule file: the file as the user gave it, where in
+/// it (when a position describes the problem), and what is wrong.
+/// Displayed `FILE:LINE:COL: message`, or `FILE: message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    /// The rule file (a path as the user gave it).
+    pub source: String,
+    /// Where in the file.
+    pub pos: Option<Pos>,
+    /// What is wrong, without file or position.
+    pub message: String,
+}
+
+impl RuleError {
+    /// An error of the rule file `source`.
+    pub fn new(source: &str, pos: Option<Pos>, message: impl Into<String>) -> RuleError {
+        RuleError { source: source.to_string(), pos, message: message.into() }
+    }
+}
+
+impl Error {
+    /// This error, in the rule file `source`.
+    pub fn in_file(self, source: &str) -> RuleError {
+        RuleError { source: source.to_string(), pos: self.pos, message: self.message }
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pos {
+            Some(pos) => write!(f, "{}:{pos}: {}", self.source, self.message),
+            None => write!(f, "{}: {}", self.source, self.message),
+        }
+    }
+}
+
+impl std::error::Error for RuleError {}
+
 /// A `Result` whose error is a rule [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;

@@ -2,6 +2,7 @@
 //! rule text to [`Program`].
 
 use crate::compile::{CompileError, Config, Program};
+use crate::error::RuleError;
 use crate::lower::{self, AtomTable, Formula, Options};
 use crate::rule::{self, Rule};
 
@@ -125,14 +126,18 @@ impl RuleSet {
     /// # Errors
     /// The set holds legacy rules (their meaning is sigmac's regex), or a
     /// rule fails to lower under the new options.
-    pub fn relowered(&self, options: Options) -> Result<RuleSet, String> {
-        if self.legacy {
-            return Err("rules loaded with --legacy cannot be lowered with other options".into());
+    pub fn relowered(&self, options: Options) -> Result<RuleSet, RuleError> {
+        if let (true, Some(first)) = (self.legacy, self.rules.first()) {
+            return Err(RuleError::new(
+                &first.source,
+                None,
+                "rules loaded with --legacy cannot be lowered with other options",
+            ));
         }
         let mut set = RuleSet::new(options);
         for r in &self.rules {
-            let lowered = lower::lower(&r.rule, options, &mut set.table)
-                .map_err(|e| e.with_source(&r.source))?;
+            let lowered =
+                lower::lower(&r.rule, options, &mut set.table).map_err(|e| e.in_file(&r.source))?;
             set.rules.push(LoadedRule {
                 formula: lowered.formula,
                 warnings: lowered.warnings,
@@ -146,8 +151,8 @@ impl RuleSet {
     /// is added (a file is all or nothing, like sigmac).
     ///
     /// # Errors
-    /// The first problem found, rendered `SOURCE:LINE:COL: message`.
-    pub fn add(&mut self, source: &str, text: &str) -> Result<usize, String> {
+    /// The first problem found, with its position in `source`.
+    pub fn add(&mut self, source: &str, text: &str) -> Result<usize, RuleError> {
         self.add_selected(source, text, &RuleSelector::default())
     }
 
@@ -161,8 +166,8 @@ impl RuleSet {
         source: &str,
         text: &str,
         selector: &RuleSelector,
-    ) -> Result<usize, String> {
-        let mut rules = rule::parse_rules(text).map_err(|e| e.with_source(source))?;
+    ) -> Result<usize, RuleError> {
+        let mut rules = rule::parse_rules(text).map_err(|e| e.in_file(source))?;
         rules.retain(|r| selector.keeps(r));
         let checkpoint = self.table.len();
         let mut loaded = Vec::with_capacity(rules.len());
@@ -171,23 +176,12 @@ impl RuleSet {
                 Ok(lowered) => lowered,
                 Err(e) => {
                     self.table.truncate(checkpoint);
-                    return Err(e.with_source(source));
+                    return Err(e.in_file(source));
                 }
             };
-            loaded.push(LoadedRule {
-                source: source.to_string(),
-                rule,
-                formula: lowered.formula,
-                warnings: lowered.warnings,
-                file_rules: 0,
-            });
+            loaded.push((rule, lowered.formula, lowered.warnings));
         }
-        let n = loaded.len();
-        for r in &mut loaded {
-            r.file_rules = n;
-        }
-        self.rules.extend(loaded);
-        Ok(n)
+        Ok(self.push_file(source, loaded))
     }
 
     /// Loads every rule of one file's text with the legacy semantics
@@ -196,22 +190,23 @@ impl RuleSet {
     /// nothing per file, as sigmac.
     ///
     /// # Errors
-    /// sigmac's conversion error (`SOURCE:LINE:COL: sigmac fails ...`),
-    /// PCRE2's compile error of the regex (`SOURCE: message`, what grep
+    /// sigmac's conversion error (at its position: `sigmac fails ...`),
+    /// PCRE2's compile error of the regex (no position: what grep
     /// printed), or a construct legacy mode refuses.
     pub fn add_legacy_selected(
         &mut self,
         source: &str,
         text: &str,
         selector: &RuleSelector,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, RuleError> {
         use crate::lower::legacy::pcre::PatternError;
-        let queries =
-            crate::legacy::convert(text).map_err(|e| e.into_error().with_source(source))?;
+        let queries = crate::legacy::convert(text).map_err(|e| e.into_error().in_file(source))?;
         if queries.is_empty() {
-            return Err(format!(
-                "{source}: sigmac prints no query for this rule (a condition that is neither \
-                 a string nor a list); grep would have no pattern"
+            return Err(RuleError::new(
+                source,
+                None,
+                "sigmac prints no query for this rule (a condition that is neither a string \
+                 nor a list); grep would have no pattern",
             ));
         }
         self.legacy = true;
@@ -226,27 +221,31 @@ impl RuleSet {
                 lower::legacy::lower_regex(&query.regex, self.options.ignore_case, &mut self.table)
                     .map_err(|e| {
                         self.table.truncate(checkpoint);
-                        match e {
-                            PatternError::Pcre(m) => format!("{source}: {m}"),
+                        let message = match e {
+                            PatternError::Pcre(m) => m,
                             PatternError::Unsupported(m) => {
-                                format!("{source}: --legacy cannot reproduce this rule: {m}")
+                                format!("--legacy cannot reproduce this rule: {m}")
                             }
-                        }
+                        };
+                        RuleError::new(source, None, message)
                     })?;
-            loaded.push(LoadedRule {
-                source: source.to_string(),
-                rule,
-                formula,
-                warnings: Vec::new(),
-                file_rules: 0,
-            });
+            loaded.push((rule, formula, Vec::new()));
         }
-        let n = loaded.len();
-        for r in &mut loaded {
-            r.file_rules = n;
-        }
-        self.rules.extend(loaded);
-        Ok(n)
+        Ok(self.push_file(source, loaded))
+    }
+
+    /// Adds the rules of one file (rule, formula, warnings), each knowing
+    /// how many the file holds; their number.
+    fn push_file(&mut self, source: &str, rules: Vec<(Rule, Formula, Vec<String>)>) -> usize {
+        let file_rules = rules.len();
+        self.rules.extend(rules.into_iter().map(|(rule, formula, warnings)| LoadedRule {
+            source: source.to_string(),
+            rule,
+            formula,
+            warnings,
+            file_rules,
+        }));
+        file_rules
     }
 
     /// True when rules were loaded with the legacy semantics

@@ -42,18 +42,11 @@ fn every_sigmahq_rule_compiles_or_fails_precisely() {
                 Err(e) => errors.entry(format!("compile: {e}")).or_default().push(source),
             },
             Err(e) => {
-                // "PATH:LINE:COL: message": the rule and the place.
-                let rest =
-                    e.strip_prefix(&format!("{source}:")).expect("error names the rule file");
-                let mut parts = rest.splitn(3, ':');
-                let line = parts.next().unwrap();
-                let col = parts.next().unwrap_or("");
-                assert!(
-                    line.parse::<usize>().is_ok() && col.parse::<usize>().is_ok(),
-                    "no position: {e}"
-                );
-                let reason = parts.next().unwrap_or("").trim().to_string();
-                errors.entry(reason).or_default().push(source);
+                // The rule and the place.
+                assert_eq!(e.source, source, "error names the rule file");
+                let pos = e.pos.unwrap_or_else(|| panic!("no position: {e}"));
+                assert!(pos.line >= 1 && pos.col >= 1, "{e}");
+                errors.entry(e.message).or_default().push(source);
             }
         }
     }

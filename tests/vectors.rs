@@ -159,7 +159,7 @@ impl Report {
 /// Loads the rule file; the number of rules in it.
 fn rule_set(source: &str, rule: &str, ignore_case: bool) -> Result<(RuleSet, usize), String> {
     let mut set = RuleSet::new(Options { ignore_case, ..Options::default() });
-    let n = set.add(source, rule)?;
+    let n = set.add(source, rule).map_err(|e| e.to_string())?;
     Ok((set, n))
 }
 

@@ -46,8 +46,16 @@ pub fn rule_yaml(data: &[u8]) -> bool {
         Ok(_) => {
             let _ = set.compile(&Config::default());
         }
-        Err(message) => {
-            assert!(message.starts_with("fuzz.yml"), "{message}");
+        Err(e) => {
+            assert_eq!(e.source, "fuzz.yml", "{e}");
+            if let Some(pos) = e.pos {
+                // Within the text, or where a line after its end would
+                // start (the YAML parser reports a missing part there);
+                // YAML also breaks lines at a lone CR.
+                let breaks = text.bytes().filter(|&b| b == b'\n' || b == b'\r').count();
+                assert!(pos.line >= 1 && pos.line <= breaks + 2, "{e}: {text:?}");
+                assert!(pos.col >= 1, "{e}");
+            }
         }
     }
     true

@@ -29,7 +29,7 @@ use crate::printer::highlighter;
 use crate::ruleset::RuleSet;
 use crate::search::{jsonl, SearchInput};
 
-use super::io_message;
+use super::{io_message, Error, ErrorKind};
 
 /// Which inputs are searched with the JSON-escaped program.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,8 +59,8 @@ pub struct Engine {
 pub struct Engines {
     /// The rules as loaded (plain lowering).
     set: RuleSet,
-    plain: OnceLock<Result<Engine, String>>,
-    json: OnceLock<Result<Engine, String>>,
+    plain: OnceLock<Result<Engine, Error>>,
+    json: OnceLock<Result<Engine, Error>>,
     escaping: JsonEscaping,
     color: bool,
 }
@@ -85,7 +85,7 @@ impl Engines {
     ///
     /// # Errors
     /// It cannot be compiled.
-    pub fn plain(&self) -> Result<&Engine, String> {
+    pub fn plain(&self) -> Result<&Engine, Error> {
         self.plain
             .get_or_init(|| engine(self.set.clone(), self.color))
             .as_ref()
@@ -96,7 +96,7 @@ impl Engines {
     ///
     /// # Errors
     /// The rules cannot be lowered again or compiled.
-    pub fn json(&self) -> Result<&Engine, String> {
+    pub fn json(&self) -> Result<&Engine, Error> {
         self.json
             .get_or_init(|| {
                 let set =
@@ -111,7 +111,7 @@ impl Engines {
     ///
     /// # Errors
     /// As [`Engines::plain`] and [`Engines::json`].
-    pub fn default(&self) -> Result<&Engine, String> {
+    pub fn default(&self) -> Result<&Engine, Error> {
         match self.escaping {
             JsonEscaping::Always => self.json(),
             JsonEscaping::Never | JsonEscaping::Auto => self.plain(),
@@ -122,13 +122,14 @@ impl Engines {
     /// reader's sample back) when detection is on.
     ///
     /// # Errors
-    /// Reading the sample failed, or the program could not be built; the
-    /// message is for `sigrep: FILE: message`.
-    pub fn for_input(&self, input: &mut SearchInput) -> Result<&Engine, String> {
+    /// Reading the sample failed ([`ErrorKind::Input`]), or the program
+    /// could not be built; the message is for `sigrep: FILE: message`.
+    pub fn for_input(&self, input: &mut SearchInput) -> Result<&Engine, Error> {
         if self.escaping != JsonEscaping::Auto {
             return self.default();
         }
-        let json = jsonl::detect(input).map_err(|e| io_message(&e))?;
+        let json =
+            jsonl::detect(input).map_err(|e| Error::new(ErrorKind::Input, io_message(&e)))?;
         if json {
             self.json()
         } else {
@@ -138,10 +139,10 @@ impl Engines {
 }
 
 /// Compiles a set into an engine.
-fn engine(set: RuleSet, color: bool) -> Result<Engine, String> {
+fn engine(set: RuleSet, color: bool) -> Result<Engine, Error> {
     let program = set
         .compile(&compile::Config::default())
-        .map_err(|e| format!("cannot compile the rules: {e}"))?;
+        .map_err(|e| Error::new(ErrorKind::Compile, format!("cannot compile the rules: {e}")))?;
     let highlight = if color { highlighter(&program) } else { None };
     Ok(Engine { set, program, highlight })
 }

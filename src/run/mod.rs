@@ -42,6 +42,7 @@ pub use rules::{read_rule, LoadedRules, RuleSource};
 pub use summary::{explain, write_stats, RuleHits};
 
 use crate::compile::Program;
+use crate::error::{Pos, RuleError};
 use crate::printer::{json, OutputMode, PrintState, Printer, PrinterConfig, RuleInfo};
 use crate::search::{
     self, count_newlines, evtx, walk, BinaryMode, MappedFile, OpenOptions, Opened, SearchConfig,
@@ -69,18 +70,22 @@ pub enum ErrorKind {
 
 /// A problem that ends a run (or, for [`ErrorKind::Rule`] and
 /// [`ErrorKind::Input`], one rule file or one input), with the file it
-/// concerns.
+/// concerns and, in a rule file, the line and column. Displayed as the CLI
+/// prints it after `sigrep: `: `FILE:LINE:COL: message`, `FILE: message`
+/// or `message`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
     path: Option<PathBuf>,
+    /// Where in the rule file, for [`ErrorKind::Rule`].
+    pos: Option<Pos>,
     message: String,
 }
 
 impl Error {
     /// An error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, path: None, message: message.into() }
+        Error { kind, path: None, pos: None, message: message.into() }
     }
 
     /// The same error, about the file at `path`.
@@ -107,8 +112,12 @@ impl Error {
         self.path.as_deref()
     }
 
-    /// What is wrong (a rule error's message starts with the rule file and
-    /// its position, `FILE:LINE:COL:`).
+    /// Where in the rule file the problem is, when a position describes it.
+    pub fn pos(&self) -> Option<Pos> {
+        self.pos
+    }
+
+    /// What is wrong, without file or position.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -116,9 +125,21 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.path {
-            Some(path) => write!(f, "{}: {}", path.display(), self.message),
-            None => f.write_str(&self.message),
+        match (&self.path, self.pos) {
+            (Some(path), Some(pos)) => write!(f, "{}:{pos}: {}", path.display(), self.message),
+            (Some(path), None) => write!(f, "{}: {}", path.display(), self.message),
+            (None, _) => f.write_str(&self.message),
+        }
+    }
+}
+
+impl From<RuleError> for Error {
+    fn from(e: RuleError) -> Error {
+        Error {
+            kind: ErrorKind::Rule,
+            path: Some(PathBuf::from(e.source)),
+            pos: e.pos,
+            message: e.message,
         }
     }
 }
@@ -465,7 +486,7 @@ impl RunnerBuilder {
         let engines = Engines::new(rules.set, escaping, self.color);
         if escaping != JsonEscaping::Auto {
             // One program for every input: a failure to compile it is fatal.
-            engines.default().map_err(|e| Error::new(ErrorKind::Compile, e))?;
+            engines.default()?;
         }
         // One input and spare cores: split it at line boundaries (not with
         // context or -m, whose output depends on neighbouring parts).
@@ -614,7 +635,7 @@ impl Runner {
     /// # Errors
     /// The program cannot be compiled, or output cannot be written.
     pub fn explain(&self, out: &mut dyn Write) -> Result<(), Error> {
-        let shown = self.engines.default().map_err(|e| Error::new(ErrorKind::Compile, e))?;
+        let shown = self.engines.default()?;
         explain(out, &shown.set, &shown.program)?;
         if self.engines.escaping() == JsonEscaping::Auto {
             writeln!(

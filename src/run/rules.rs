@@ -131,7 +131,6 @@ impl RuleSource {
         } else {
             set.add_selected(&source, text, &self.selector)
         };
-        // The message already starts with the rule file (and position).
-        added.map_err(|message| Error::new(ErrorKind::Rule, message))
+        added.map_err(Error::from)
     }
 }
