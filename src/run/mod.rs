@@ -411,6 +411,49 @@ impl RunnerBuilder {
         self
     }
 
+    fn context_given(&self) -> bool {
+        self.context.is_some() || self.before.is_some() || self.after.is_some()
+    }
+
+    /// The searcher's options: context only when printing lines, one
+    /// selected line per input when listing names, binary inputs by mode,
+    /// rules attributed (`attributable`: rule metadata is known) when
+    /// output shows them.
+    fn search_config(&self, attributable: bool) -> SearchConfig {
+        let lines = self.mode == OutputMode::Lines;
+        let listing = matches!(
+            self.mode,
+            OutputMode::Quiet | OutputMode::FilesWithMatches | OutputMode::FilesWithoutMatch
+        );
+        let context = self.context.unwrap_or(0);
+        let (before, after) = if lines {
+            (self.before.unwrap_or(context), self.after.unwrap_or(context))
+        } else {
+            (0, 0)
+        };
+        SearchConfig {
+            invert: self.invert,
+            max_count: if listing {
+                Some(self.max_count.unwrap_or(1).min(1))
+            } else {
+                self.max_count
+            },
+            before,
+            after,
+            context_separators: self.context_given() && lines,
+            line_numbers: (self.line_number && lines) || self.json,
+            binary: if self.text {
+                BinaryMode::Text
+            } else if lines {
+                BinaryMode::Quit
+            } else {
+                BinaryMode::Ignore
+            },
+            // Tags are printed with lines, counted by --stats, written by --json.
+            attribute_rules: attributable && !self.invert && (lines || self.stats || self.json),
+        }
+    }
+
     /// The runner for `rules`. With one fixed program (no detection of
     /// JSON lines), the program is compiled here.
     ///
@@ -431,45 +474,11 @@ impl RunnerBuilder {
             JsonEscaping::Auto if legacy => JsonEscaping::Never,
             escaping => escaping,
         };
-        let mode = self.mode;
-        let lines = mode == OutputMode::Lines;
-        let listing = matches!(
-            mode,
-            OutputMode::Quiet | OutputMode::FilesWithMatches | OutputMode::FilesWithoutMatch
-        );
-        let context = self.context.unwrap_or(0);
-        let context_given = self.context.is_some() || self.before.is_some() || self.after.is_some();
-        let (before, after) = if lines {
-            (self.before.unwrap_or(context), self.after.unwrap_or(context))
-        } else {
-            (0, 0)
-        };
         let infos: Option<Arc<Vec<RuleInfo>>> = (rules.multi || self.json || self.stats)
             .then(|| Arc::new(rules.set.rules().iter().map(RuleInfo::of).collect()));
-        let search = SearchConfig {
-            invert: self.invert,
-            // Listing needs one selected line per input.
-            max_count: if listing {
-                Some(self.max_count.unwrap_or(1).min(1))
-            } else {
-                self.max_count
-            },
-            before,
-            after,
-            context_separators: context_given && lines,
-            line_numbers: (self.line_number && lines) || self.json,
-            binary: if self.text {
-                BinaryMode::Text
-            } else if lines {
-                BinaryMode::Quit
-            } else {
-                BinaryMode::Ignore
-            },
-            // Tags are printed with lines, counted by --stats, written by --json.
-            attribute_rules: infos.is_some() && !self.invert && (lines || self.stats || self.json),
-        };
+        let search = self.search_config(infos.is_some());
         let printer = PrinterConfig {
-            mode,
+            mode: self.mode,
             // Decided per run by the operands (see `Runner::run`).
             with_filename: false,
             line_number: self.line_number,
@@ -490,9 +499,9 @@ impl RunnerBuilder {
         }
         // One input and spare cores: split it at line boundaries (not with
         // context or -m, whose output depends on neighbouring parts).
-        let splittable = !context_given
+        let splittable = !self.context_given()
             && self.max_count.is_none()
-            && matches!(mode, OutputMode::Lines | OutputMode::Count);
+            && matches!(self.mode, OutputMode::Lines | OutputMode::Count);
         Ok(Runner {
             engines,
             infos,

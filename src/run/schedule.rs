@@ -92,16 +92,34 @@ where
     W: Fn(J, &mut dyn Write, &mut PrintState) -> R + Sync,
     C: FnMut(R, &mut Output<'_>) -> io::Result<ControlFlow<()>>,
 {
-    if threads <= 1 {
-        let mut next = next;
-        while let Some(job) = next() {
-            let result = work(job, output.out, output.state);
-            if consume(result, output)?.is_break() {
-                break;
-            }
-        }
-        return Ok(());
+    if threads > 1 {
+        return on_threads(threads, output, next, work, consume);
     }
+    let mut next = next;
+    while let Some(job) = next() {
+        let result = work(job, output.out, output.state);
+        if consume(result, output)?.is_break() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// [`in_order`] with worker threads.
+fn on_threads<J, R, N, W, C>(
+    threads: usize,
+    output: &mut Output<'_>,
+    next: N,
+    work: W,
+    mut consume: C,
+) -> io::Result<()>
+where
+    J: Send,
+    R: Send,
+    N: FnMut() -> Option<J> + Send,
+    W: Fn(J, &mut dyn Write, &mut PrintState) -> R + Sync,
+    C: FnMut(R, &mut Output<'_>) -> io::Result<ControlFlow<()>>,
+{
     let dispatch = Mutex::new(Dispatch { next, handed: 0, written: 0, stop: false });
     let turn = Condvar::new();
     let bound = AHEAD_PER_THREAD * threads;
