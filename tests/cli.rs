@@ -233,7 +233,7 @@ impl Drop for Fx {
 macro_rules! need_grep {
     ($name:expr) => {
         if !have_grep() {
-            eprintln!("{}: SKIPPED: {GREP} is not GNU grep 3.8", $name);
+            $crate::util::prerequisite_missing($name, &format!("{GREP} is not GNU grep 3.8"));
             return;
         }
     };

@@ -53,7 +53,9 @@ fn every_file_triggers_its_rule_in_both_renderings() {
         let mut absent = 0;
         for (file, rule, local) in &rows {
             let Some(local) = local else {
-                eprintln!("{rule}: SKIPPED: not in ../shared/sigma/rules");
+                // A fact of the shared data, not a missing prerequisite: 2
+                // of the 12 files' rules are not in SigmaHQ's rule set.
+                eprintln!("{rule}: not in ../shared/sigma/rules, counted as absent");
                 absent += 1;
                 continue;
             };

@@ -195,10 +195,13 @@ fn permission_denied_is_reported_and_others_searched() {
         match probe {
             Ok(out) if !out.status.success() => DROP,
             other => {
-                eprintln!(
-                    "\n!!! permission_denied_is_reported_and_others_searched: SKIPPED: running \
-                     as root and `setpriv --bounding-set -dac_override,-dac_read_search` cannot \
-                     take away root's right to read a mode-000 file here ({other:?})\n"
+                crate::util::prerequisite_missing(
+                    "permission_denied_is_reported_and_others_searched",
+                    &format!(
+                        "running as root and `setpriv --bounding-set \
+                         -dac_override,-dac_read_search` cannot take away root's right to \
+                         read a mode-000 file here ({other:?})"
+                    ),
                 );
                 return;
             }

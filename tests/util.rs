@@ -11,11 +11,27 @@ pub fn shared() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// Returns the shared directory or prints why the test is skipped.
+/// True in CI (`CI` set and not empty), where every test must run.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// A test cannot run because `missing` is not there: in CI that fails the
+/// test with a message naming it (a green CI means every test ran);
+/// elsewhere the test is skipped, and says so on stderr.
+pub fn prerequisite_missing(test: &str, missing: &str) {
+    if in_ci() {
+        panic!("{test}: cannot run in CI: {missing}");
+    }
+    eprintln!("{test}: SKIPPED: {missing}");
+}
+
+/// Returns the shared directory, or reports it missing (see
+/// [`prerequisite_missing`]: a failure in CI, a skip elsewhere).
 pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
     let dir = shared();
     if dir.is_none() {
-        eprintln!("{test}: SKIPPED: ../shared is absent (it holds the oracle data)");
+        prerequisite_missing(test, "../shared is absent (it holds the oracle data)");
     }
     dir
 }
