@@ -268,3 +268,109 @@ fn progress_counts_every_input_and_byte_once() {
         assert_eq!(got(&counted.finished), 1);
     }
 }
+
+/// What grep prints with `-n -b` (and `-A`/`-B` context) for lines
+/// containing `needle`, worked out line by line: the twin of the runtime's
+/// numbering, offsets, context and `--` separators.
+fn naive_grep(text: &[u8], needle: &[u8], before: usize, after: usize, context: bool) -> Vec<u8> {
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    let lines: Vec<&[u8]> =
+        if text.is_empty() { Vec::new() } else { body.split(|&b| b == b'\n').collect() };
+    let mut offsets = Vec::with_capacity(lines.len());
+    let mut at = 0;
+    for line in &lines {
+        offsets.push(at);
+        at += line.len() + 1;
+    }
+    let selected: Vec<bool> = lines
+        .iter()
+        .map(|l| l.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle)))
+        .collect();
+    let shown: Vec<bool> = (0..lines.len())
+        .map(|i| {
+            (i.saturating_sub(after)..=(i + before).min(lines.len().saturating_sub(1)))
+                .any(|j| selected[j])
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut last_shown: Option<usize> = None;
+    for i in 0..lines.len() {
+        if !shown[i] {
+            continue;
+        }
+        if context && last_shown.is_some_and(|l| l + 1 != i) {
+            out.extend_from_slice(b"--\n");
+        }
+        let sep = if selected[i] { ':' } else { '-' };
+        write!(out, "{}{sep}{}{sep}", i + 1, offsets[i]).unwrap();
+        out.extend_from_slice(lines[i]);
+        out.push(b'\n');
+        last_shown = Some(i);
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Line numbers, byte offsets and context lines equal a naive count,
+    /// whatever the threads, the parts a file is split into, and the read
+    /// path's buffer boundaries (inputs up to ~1 MB, read in 256 KiB
+    /// chunks with --no-mmap).
+    #[test]
+    fn numbers_offsets_and_context_equal_a_naive_count(
+        lines in proptest::collection::vec(
+            (0usize..400, proptest::bool::weighted(0.02), proptest::bool::weighted(0.3)), 0..4000),
+        trailing_newline in proptest::bool::ANY,
+        threads in 1usize..4,
+        mmap in proptest::bool::ANY,
+        part in 1usize..40_000,
+        before in 0usize..3,
+        after in 0usize..3,
+        context in proptest::bool::ANY,
+    ) {
+        let mut text = Vec::new();
+        for (i, (len, hit, crlf)) in lines.iter().enumerate() {
+            let filler = format!("line {i} ").repeat(1 + len / 7);
+            text.extend_from_slice(&filler.as_bytes()[..*len]);
+            if *hit {
+                text.extend_from_slice(b" NeEdLe ");
+            }
+            if *crlf {
+                text.push(b'\r');
+            }
+            text.push(b'\n');
+        }
+        if !trailing_newline {
+            text.pop();
+        }
+        let dir = Dir::new();
+        let rule = dir.create("r.yml", "title: t\ndetection:\n  k: [needle]\n  condition: k\n");
+        let log = dir.create("x.log", &text);
+        let (before, after) = if context { (before, after) } else { (0, 0) };
+        let rules = RuleSource { paths: vec![rule], single: true, ..RuleSource::default() }
+            .load(&mut |_| {})
+            .unwrap();
+        let mut builder = RunnerBuilder::new();
+        builder
+            .line_number(true)
+            .byte_offset(true)
+            .threads(threads)
+            .mmap(mmap)
+            .split_sizes(1, part)
+            .with_filename(Some(false));
+        if context {
+            builder.before(Some(before)).after(Some(after));
+        }
+        let runner = builder.build(rules).unwrap();
+        let mut out = Vec::new();
+        runner.run(&[log], &mut out, &mut |m| panic!("{m}")).unwrap();
+        let want = naive_grep(&text, b"needle", before, after, context);
+        proptest::prop_assert!(
+            out == want,
+            "got:\n{}\nwant:\n{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&want)
+        );
+    }
+}

@@ -213,6 +213,7 @@ pub struct RunnerBuilder {
     stdin_label: String,
     json_escaping: JsonEscaping,
     progress: Option<Arc<dyn Progress>>,
+    split_sizes: (usize, usize),
 }
 
 impl fmt::Debug for dyn Progress {
@@ -255,6 +256,7 @@ impl RunnerBuilder {
             stdin_label: "(standard input)".into(),
             json_escaping: JsonEscaping::Auto,
             progress: None,
+            split_sizes: (SPLIT_MIN, SPLIT_PART),
         }
     }
 
@@ -405,6 +407,15 @@ impl RunnerBuilder {
         self
     }
 
+    /// The smallest mapped file split across threads, and the size of its
+    /// parts (4 MiB and 1 MiB). Tests make them small, to split small
+    /// inputs into many parts.
+    #[doc(hidden)]
+    pub fn split_sizes(&mut self, min_file: usize, part: usize) -> &mut Self {
+        self.split_sizes = (min_file, part.max(1));
+        self
+    }
+
     /// Where to report progress (none by default).
     pub fn progress(&mut self, progress: Option<Arc<dyn Progress>>) -> &mut Self {
         self.progress = progress;
@@ -518,6 +529,7 @@ impl RunnerBuilder {
             stats: self.stats,
             rules_error: rules.error,
             progress: self.progress.clone(),
+            split_sizes: self.split_sizes,
         })
     }
 }
@@ -544,6 +556,8 @@ pub struct Runner {
     /// A rule file could not be loaded (reported already).
     rules_error: bool,
     progress: Option<Arc<dyn Progress>>,
+    /// See [`RunnerBuilder::split_sizes`].
+    split_sizes: (usize, usize),
 }
 
 /// What a run found.
@@ -858,7 +872,7 @@ impl Runner {
         let result = match &input {
             SearchInput::Mapped(map)
                 if split_threads > 1
-                    && map.len() >= SPLIT_MIN
+                    && map.len() >= self.split_sizes.0
                     && !Searcher::probe_is_binary(map) =>
             {
                 searched.split = true;
@@ -895,7 +909,7 @@ impl Runner {
     }
 
     /// Searches one large mapped file with `threads` threads, in parts of
-    /// [`SPLIT_PART`] bytes cut at line ends, printed in order (see
+    /// [`SPLIT_PART`] bytes (by default) cut at line ends, printed in order (see
     /// [`schedule`]): the output is that of a one-thread search. Output
     /// stops after a part that reported a binary file match, as a
     /// one-thread search stops there. Returns the whole file's summary,
@@ -919,7 +933,7 @@ impl Runner {
             if start >= hay.len() {
                 return None;
             }
-            let cut = (start + SPLIT_PART).min(hay.len());
+            let cut = (start + self.split_sizes.1).min(hay.len());
             let end = memchr::memchr(b'\n', &hay[cut..]).map_or(hay.len(), |i| cut + i + 1);
             let part = (start, end, first_line);
             if numbered {
