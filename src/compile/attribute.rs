@@ -46,7 +46,7 @@
 //! a common value costs nothing per line beyond that value's sighting.
 
 use super::prefilter::rarity;
-use super::Rows;
+use super::rows::Rows;
 use crate::lower::{Atom, Formula};
 
 #[derive(Clone, Copy, Debug)]

@@ -42,6 +42,7 @@ mod circuit;
 mod matcher;
 pub mod prefilter;
 mod regexes;
+mod rows;
 
 use attribute::{AttributionState, Attributor};
 use check::{AtomChecker, FoldedLine};
@@ -110,36 +111,6 @@ impl Default for Config {
             automaton_size_limit: 1 << 30,
             any_rule: AnyRule::Auto,
         }
-    }
-}
-
-/// Adjacency lists in one flat array (compressed rows): the list of gate
-/// `g` is `items[start[g]..start[g + 1]]`.
-#[derive(Debug, Default)]
-pub(crate) struct Rows {
-    start: Vec<u32>,
-    items: Vec<u32>,
-}
-
-impl Rows {
-    pub(crate) fn from_lists(lists: &[Vec<u32>]) -> Rows {
-        let mut rows = Rows { start: Vec::with_capacity(lists.len() + 1), items: Vec::new() };
-        rows.start.push(0);
-        for list in lists {
-            rows.items.extend_from_slice(list);
-            rows.start.push(u32::try_from(rows.items.len()).expect("fewer than 2^32 edges"));
-        }
-        rows
-    }
-
-    #[inline]
-    pub(crate) fn of(&self, g: u32) -> &[u32] {
-        &self.items[self.start[g as usize] as usize..self.start[g as usize + 1] as usize]
-    }
-
-    /// Number of rows.
-    pub(crate) fn len(&self) -> usize {
-        self.start.len() - 1
     }
 }
 
