@@ -21,16 +21,19 @@
 //! pieces are spelled out as variants (É/é). Two ASCII letters have
 //! non-ASCII partners under Unicode simple case folding (k: KELVIN SIGN,
 //! s: LONG S); the automaton also looks for those partner characters, and
-//! a line that holds one is decided by the exact slow path (each atom's own regex,
-//! per-atom regexes), which is rare in logs.
+//! a line that holds one is decided by the exact path (each atom's own
+//! regex), which is rare in logs.
 //!
-//! # Complex atoms
+//! # Plain and complex atoms
 //!
-//! `?`s before the first piece or after the last are byte counts (see
-//! [`Plan`]). Regex atoms, atoms with a `?` between pieces, and atoms with
-//! too many variants are checked with their own (linear-time) regex on the
-//! lines where one of their cover literals (trigger patterns in the same
-//! automaton) occurs, or on every line when they have no cover.
+//! This module decides which atoms are plain (the automaton decides them
+//! from their pieces) and which are complex ([`is_complex`]). `?`s before
+//! the first piece or after the last are byte counts (see [`Plan`]), so
+//! they leave an atom plain. Regex atoms, atoms with a `?` between pieces,
+//! and atoms with too many variants are complex: checked with their own
+//! (linear-time) regex on the lines where one of their triggers (cover
+//! literals, patterns in the same automaton) occurs, or on every line when
+//! they are untriggered.
 
 use std::collections::HashMap;
 
@@ -51,7 +54,7 @@ const MAX_ALTERNATIVES: usize = 32;
 enum Role {
     /// A piece literal.
     Piece(u32),
-    /// A cover literal of a complex atom.
+    /// A trigger (cover literal) of a complex atom.
     Trigger(u32),
     /// A non-ASCII case partner of an ASCII letter: exact path.
     Special,
@@ -87,7 +90,7 @@ struct Seq {
     trail: u32,
 }
 
-/// An atom checked with its own regex (each atom's own regex,).
+/// A scanned complex atom: checked with its own regex.
 #[derive(Debug)]
 struct Complex {
     atom: AtomId,
@@ -130,8 +133,8 @@ pub(crate) struct LineMatcher {
     pieces: Vec<PieceLit>,
     seqs: Vec<Seq>,
     complex: Vec<Complex>,
-    /// Complex atoms without a trigger: checked on every line.
-    always: Vec<u32>,
+    /// The untriggered complex atoms: checked on every line.
+    untriggered: Vec<u32>,
 }
 
 /// Per-line state of the matcher (per thread).
@@ -144,8 +147,11 @@ pub(crate) struct LineState {
     handled: Vec<u32>,
     line: u32,
     touched: Vec<u32>,
-    pending: Vec<u32>,
-    pending_set: Vec<bool>,
+    /// The complex atoms one of whose triggers occurred on the line, each
+    /// once (`is_triggered`): their regexes run, or they are deferred, at
+    /// the end of the line.
+    triggered: Vec<u32>,
+    is_triggered: Vec<bool>,
 }
 
 /// How a line scan ended.
@@ -290,8 +296,8 @@ pub(crate) fn literal_plan(atom: &Atom) -> Option<Plan> {
     plan(pieces)
 }
 
-/// True when the matcher checks `atom` with its own regex (see
-/// [`Complex`]) rather than with the automaton alone.
+/// True when `atom` is complex: the matcher checks it with its own regex
+/// (see [`Complex`]) rather than with the automaton alone.
 pub(crate) fn is_complex(atom: &Atom) -> bool {
     spelled_plan(atom).is_none()
 }
@@ -318,7 +324,7 @@ impl LineMatcher {
         let mut piece_ids: HashMap<(Vec<u8>, bool), u32> = HashMap::new();
         let mut seqs = Vec::new();
         let mut complex = Vec::new();
-        let mut always = Vec::new();
+        let mut untriggered = Vec::new();
         let mut partners: Vec<char> = Vec::new();
         for (i, atom) in atoms.iter().enumerate() {
             if !scanned[i] {
@@ -336,7 +342,7 @@ impl LineMatcher {
                         // Covers spell out non-ASCII case variants
                         // themselves (see `Atom::cover`).
                     }
-                    _ => always.push(c),
+                    _ => untriggered.push(c),
                 }
                 continue;
             };
@@ -470,7 +476,7 @@ impl LineMatcher {
         if ac.memory_usage() > size_limit {
             return None;
         }
-        Some(LineMatcher { ac, roles, once_per_line, bytes, pieces, seqs, complex, always })
+        Some(LineMatcher { ac, roles, once_per_line, bytes, pieces, seqs, complex, untriggered })
     }
 
     /// Number of literal patterns looked for: the automaton's and the
@@ -479,9 +485,10 @@ impl LineMatcher {
         self.roles.len()
     }
 
-    /// Complex atoms: (all, those checked on every line).
+    /// Scanned complex atoms: (all, the untriggered ones, checked on every
+    /// line).
     pub(crate) fn complex_atoms(&self) -> (usize, usize) {
-        (self.complex.len(), self.always.len())
+        (self.complex.len(), self.untriggered.len())
     }
 
     /// Fresh per-line state.
@@ -491,8 +498,8 @@ impl LineMatcher {
             handled: vec![0; self.roles.len()],
             line: 0,
             touched: Vec::new(),
-            pending: Vec::new(),
-            pending_set: vec![false; self.complex.len()],
+            triggered: Vec::new(),
+            is_triggered: vec![false; self.complex.len()],
         }
     }
 
@@ -500,11 +507,11 @@ impl LineMatcher {
     /// atom may be reported more than once); `seen` returns true to stop.
     ///
     /// Complex atoms are checked with their own `regexes` at the end of the
-    /// line, or, when `deferred` is given, appended to it instead: those
-    /// are the complex atoms that *may* occur (a trigger occurred, or they
-    /// have none, and the line is long enough); every other complex atom is
-    /// false on the line. The caller then runs the regex only if it needs
-    /// the answer.
+    /// line, or, when `deferred` is given, deferred: appended to it instead.
+    /// Those are the complex atoms that *may* occur (a trigger occurred, or
+    /// they are untriggered, and the line is long enough); every other
+    /// complex atom is false on the line. The caller then runs the regex
+    /// only if it needs the answer.
     pub(crate) fn scan(
         &self,
         line: &[u8],
@@ -517,8 +524,8 @@ impl LineMatcher {
         for s in st.touched.drain(..) {
             st.progress[s as usize] = (0, 0);
         }
-        for c in st.pending.drain(..) {
-            st.pending_set[c as usize] = false;
+        for c in st.triggered.drain(..) {
+            st.is_triggered[c as usize] = false;
         }
         result
     }
@@ -569,9 +576,9 @@ impl LineMatcher {
                     }
                 }
                 Role::Trigger(c) => {
-                    if !st.pending_set[c as usize] {
-                        st.pending_set[c as usize] = true;
-                        st.pending.push(c);
+                    if !st.is_triggered[c as usize] {
+                        st.is_triggered[c as usize] = true;
+                        st.triggered.push(c);
                     }
                 }
                 Role::Special => return Some(Scan::NeedsExact),
@@ -632,7 +639,7 @@ impl LineMatcher {
             }
         }
         if let Some(deferred) = deferred {
-            for &c in st.pending.iter().chain(&self.always) {
+            for &c in st.triggered.iter().chain(&self.untriggered) {
                 let cx = &self.complex[c as usize];
                 if line.len() >= cx.min_len {
                     deferred.push(cx.atom);
@@ -640,18 +647,18 @@ impl LineMatcher {
             }
             return Scan::Done;
         }
-        let pending = std::mem::take(&mut st.pending);
-        for &c in pending.iter().chain(&self.always) {
+        let triggered = std::mem::take(&mut st.triggered);
+        for &c in triggered.iter().chain(&self.untriggered) {
             let cx = &self.complex[c as usize];
             if line.len() >= cx.min_len
                 && regexes.regex(cx.atom.index()).is_match(line)
                 && seen(cx.atom)
             {
-                st.pending = pending;
+                st.triggered = triggered;
                 return Scan::Stopped;
             }
         }
-        st.pending = pending;
+        st.triggered = triggered;
         Scan::Done
     }
 }
