@@ -2,7 +2,7 @@
 //! which it asks about one at a time: on-demand atoms and deferred complex
 //! atoms.
 //!
-//! An atom made of literal pieces (the matcher's [`Plan`]) is checked with
+//! An atom made of literal pieces (the matcher's [`Plan`](super::matcher::Plan)) is checked with
 //! `memchr::memmem` finders, piece after piece, each piece's first
 //! occurrence after the previous one's end (the earliest end is the best
 //! choice, as in the matcher). Case-sensitive pieces are looked for in the

@@ -44,37 +44,37 @@
 //!
 //! - **Plain atom**: an atom the automaton decides from its literal pieces
 //!   alone (a literal, pieces separated by `*`, spelled-out choices).
-//!   Decided by [`matcher`] (`is_complex` is false).
+//!   Decided by `matcher` (`is_complex` is false).
 //! - **Complex atom**: an atom that is not plain: a regex atom (`|re`,
 //!   `cidr`), a `?` between two pieces, only `?`s and `*`s, or more
 //!   spellings than the automaton takes. Its own regex decides it, run
 //!   only on lines where one of its triggers occurs. Decided by
-//!   [`matcher`] (`is_complex`).
+//!   `matcher` (`is_complex`).
 //! - **Trigger**: one element of a cover of a complex atom or of a rule (a
 //!   set one of whose elements occurs on every line where the atom or rule
 //!   holds), so that lines without any of them need not look at it. A
-//!   complex atom's triggers are literals in the automaton ([`matcher`]);
-//!   a rule's triggers are atoms, chosen by [`attribute`].
+//!   complex atom's triggers are literals in the automaton (`matcher`);
+//!   a rule's triggers are atoms, chosen by `attribute`.
 //! - **Untriggered**: a complex atom or a rule without triggers: looked
 //!   at on every line (the atom's regex runs or it is deferred; the rule
-//!   is evaluated). Decided by [`matcher`] and [`attribute`].
+//!   is evaluated). Decided by `matcher` and `attribute`.
 //! - **Scanned atom**: an atom the line scan reports. Every atom, unless
 //!   every question goes through attribution ([`AnyRule`]); then
-//!   [`attribute`] decides which.
+//!   `attribute` decides which.
 //! - **On-demand atom**: an atom that is not scanned. It is not in the
-//!   automaton; attribution checks it on its own ([`check`]) when an
+//!   automaton; attribution checks it on its own (`check`) when an
 //!   evaluation reaches it, at most once per line. Decided by
-//!   [`attribute`].
+//!   `attribute`.
 //! - **Deferred** (a state on one line, not a category): a scanned complex
 //!   atom that, when attribution scans a line, the scan reports only as
 //!   *possibly* occurring (a trigger occurred, or it is untriggered, and
 //!   the line is long enough); attribution runs its regex when an
-//!   evaluation first needs the answer. [`matcher`] defers, [`attribute`]
+//!   evaluation first needs the answer. `matcher` defers, `attribute`
 //!   keeps the state.
 //! - **Checked atom**: an atom whose value attribution may have to check
 //!   while evaluating a rule: a complex or an on-demand atom. Subtrees
-//!   that mention one are evaluated after their siblings ([`attribute`]).
-//! - **Exact path**: atoms decided by their own regexes ([`regexes`]), on
+//!   that mention one are evaluated after their siblings (`attribute`).
+//! - **Exact path**: atoms decided by their own regexes (`regexes`), on
 //!   every line when there is no automaton ([`Engine::PerAtom`], or past
 //!   the size bound), and on lines holding a character the automaton
 //!   cannot case-fold.
@@ -453,8 +453,9 @@ impl Program {
         None
     }
 
-    /// Fills the cache's seen set for `line`, stopping early once
-    /// [`Program::settled`].
+    /// Fills the circuit state for `line`, stopping early once the answer
+    /// cannot change: once every rule is decided, and with `any` as soon as
+    /// a rule became true.
     fn scan(&self, cache: &mut Cache, line: &[u8], any: bool) {
         if let Some(matcher) = &self.matcher {
             let mut state = cache.line.take().expect("cache made by this program");
