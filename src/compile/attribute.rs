@@ -15,30 +15,30 @@
 //! needs a trigger from each branch, an AND from one child: the rarest by
 //! the prefilter's estimate, so common atoms trigger few rules). A rule
 //! without a cover (true on an atom-free line, e.g. `not filter`) is
-//! evaluated on every line.
+//! *untriggered*: evaluated on every line.
 //!
 //! Invariant: a rule not evaluated on a line is false on it, because none
 //! of its triggers occurred. Formulas are stored flattened in pre-order
 //! with each node's subtree end, so evaluation short-circuits by jumping.
 //!
-//! Complex atoms (checked with their own regex, see
-//! [`matcher`](super::matcher)) are *lazy*: the scan only says which of
+//! Scanned complex atoms (checked with their own regex, see
+//! [`matcher`](super::matcher)) are *deferred*: the scan only says which of
 //! them may occur ([`Attributor::defer`]), which triggers their rules as a
 //! seen atom would, and the regex runs when an evaluation first needs the
 //! answer (then it is kept for the line). Children of AND and OR are
-//! stored with the subtrees free of complex atoms first, so a rule whose
-//! cheap part settles it never runs a regex.
+//! stored with the subtrees free of checked atoms (complex or on-demand,
+//! below) first, so a rule its other children settle runs no check.
 //!
 //! When every question goes through attribution (many rules), the scan
 //! reports only the atoms that can change which rules are evaluated: the
-//! triggers, the atoms of rules evaluated on every line and the atoms of
-//! groups (below). The others, lazy or not, are checked *on demand*
+//! triggers, the atoms of untriggered rules and the atoms of groups
+//! (below). The others, complex or plain, are *on-demand* atoms
 //! ([`Attributor::scanned_atoms`]): an evaluation that reaches one runs
 //! the exact single-atom check (see [`check`](super::check)), once per
 //! line. A log line holds dozens to hundreds of occurrences of common
 //! pieces (`.exe`, `\`, `-`) that no triggered rule asks about, and the
-//! trigger literals of lazy atoms are often as common; the scan no longer
-//! pays for them (on all SigmaHQ rules, 15-20% less scan time).
+//! trigger literals of complex atoms are often as common; the scan no
+//! longer pays for them (on all SigmaHQ rules, 15-20% less scan time).
 //!
 //! The plain atoms under one OR (SigmaHQ lists hundreds of values in one
 //! selection) form a *group*: seeing an atom stamps its groups, so the OR
@@ -46,7 +46,7 @@
 //! a common value costs nothing per line beyond that value's sighting.
 
 use super::prefilter::rarity;
-use super::Rows;
+use super::rows::Rows;
 use crate::lower::{Atom, Formula};
 
 #[derive(Clone, Copy, Debug)]
@@ -76,8 +76,8 @@ pub(crate) struct Attributor {
     roots: Vec<u32>,
     /// For each atom, the rules it triggers.
     triggers: Rows,
-    /// Rules without a cover: evaluated on every line.
-    always: Vec<u32>,
+    /// Untriggered rules (without a cover): evaluated on every line.
+    untriggered: Vec<u32>,
     /// For each atom, the groups it belongs to.
     groups_of: Rows,
     groups: usize,
@@ -90,11 +90,11 @@ pub(crate) struct Attributor {
 pub(crate) struct AttributionState {
     /// The line number (mod 2^32, never 0) at which each atom was last seen.
     atom_seen: Vec<u32>,
-    /// The line number at which each lazy atom was last deferred: it may
-    /// occur, and its regex has not run yet.
+    /// The line number at which each complex atom was last deferred: it
+    /// may occur, and its regex has not run yet.
     atom_deferred: Vec<u32>,
-    /// The line number at which each atom checked on demand was last
-    /// checked (the answer is in `atom_seen`).
+    /// The line number at which each checked atom was last checked (the
+    /// answer is in `atom_seen`).
     atom_checked: Vec<u32>,
     /// The line number at which one of each group's atoms was last seen.
     group_seen: Vec<u32>,
@@ -105,24 +105,24 @@ pub(crate) struct AttributionState {
 }
 
 impl Attributor {
-    /// Builds the tables for `rules` over `atoms`; `lazy[a]` marks the
-    /// atoms that are deferred ([`Attributor::defer`]). With `on_demand`,
-    /// the atoms that neither trigger a rule, nor belong to a rule
-    /// evaluated on every line, nor to a group are left to be checked when
-    /// an evaluation needs them ([`Attributor::scanned_atoms`]).
+    /// Builds the tables for `rules` over `atoms`; `complex[a]` marks the
+    /// complex atoms, which the scan defers ([`Attributor::defer`]). With
+    /// `allow_on_demand`, the atoms that neither trigger a rule, nor belong
+    /// to an untriggered rule, nor to a group are on-demand atoms, checked
+    /// when an evaluation needs them ([`Attributor::scanned_atoms`]).
     pub(crate) fn new(
         atoms: &[Atom],
         rules: &[Formula],
-        lazy: &[bool],
-        on_demand: bool,
+        complex: &[bool],
+        allow_on_demand: bool,
     ) -> Attributor {
         let cost: Vec<f64> = atoms
             .iter()
             .map(|a| a.cover().map_or(1.0, |lits| lits.iter().map(rarity).sum::<f64>().min(1.0)))
             .collect();
         let mut triggered_by: Vec<Vec<u32>> = vec![Vec::new(); atoms.len()];
-        let mut always = Vec::new();
-        let mut scanned = vec![!on_demand; atoms.len()];
+        let mut untriggered = Vec::new();
+        let mut scanned = vec![!allow_on_demand; atoms.len()];
         for (r, f) in rules.iter().enumerate() {
             match trigger_cover(f, &cost) {
                 Some((cover, _)) => {
@@ -135,25 +135,27 @@ impl Attributor {
                     }
                 }
                 None => {
-                    always.push(r as u32);
+                    untriggered.push(r as u32);
                     for a in f.atoms() {
                         scanned[a.index()] = true;
                     }
                 }
             }
         }
-        // Groups depend on `lazy` only (with atoms on demand, this pass is for
-        // them and its order is redone below); their atoms stay scanned (checking a long OR one
-        // atom at a time would cost more than the scan).
-        let flat = Flat::new(rules, lazy, lazy);
+        // Groups depend on `complex` only (with on-demand atoms, this pass
+        // is for them and its order is redone below); their atoms stay
+        // scanned (checking a long OR one atom at a time would cost more
+        // than the scan).
+        let flat = Flat::new(rules, complex, complex);
         for (a, gs) in flat.groups.of_atom.iter().enumerate() {
             scanned[a] |= !gs.is_empty();
         }
-        // Atoms checked on demand are costly: evaluated last, like lazy ones
-        // (without any, the first pass's order is already right).
-        let flat = if on_demand {
-            let costly: Vec<bool> = lazy.iter().zip(&scanned).map(|(&l, &s)| l || !s).collect();
-            Flat::new(rules, lazy, &costly)
+        // On-demand atoms are checked atoms too: evaluated last, like
+        // complex ones (without any, the first pass's order is already
+        // right).
+        let flat = if allow_on_demand {
+            let checked: Vec<bool> = complex.iter().zip(&scanned).map(|(&c, &s)| c || !s).collect();
+            Flat::new(rules, complex, &checked)
         } else {
             flat
         };
@@ -161,15 +163,16 @@ impl Attributor {
             nodes: flat.nodes,
             roots: flat.roots,
             triggers: Rows::from_lists(&triggered_by),
-            always,
+            untriggered,
             groups_of: Rows::from_lists(&flat.groups.of_atom),
             groups: flat.groups.len,
             scanned,
         }
     }
 
-    /// For each atom, true when the line scan must report it; the others
-    /// are checked on demand, by the `check` of [`Attributor::finish`].
+    /// For each atom, true when it is a scanned atom, which the line scan
+    /// must report; the others are on-demand atoms, checked by the `check`
+    /// of [`Attributor::finish`].
     pub(crate) fn scanned_atoms(&self) -> &[bool] {
         &self.scanned
     }
@@ -214,8 +217,9 @@ impl Attributor {
         self.trigger(st, a);
     }
 
-    /// Records that lazy atom `a` may occur on the line: its rules are
-    /// evaluated, and its regex runs if one of them needs it.
+    /// Records that complex atom `a` is deferred on the line (it may
+    /// occur): its rules are evaluated, and its regex runs if one of them
+    /// needs it.
     pub(crate) fn defer(&self, st: &mut AttributionState, a: u32) {
         if std::mem::replace(&mut st.atom_deferred[a as usize], st.line) == st.line {
             return;
@@ -232,8 +236,8 @@ impl Attributor {
         }
     }
 
-    /// The rules that select the line, ascending. `check(atom)` runs a
-    /// deferred atom's regex on the line.
+    /// The rules that select the line, ascending. `check(atom)` checks a
+    /// deferred or on-demand atom on the line.
     pub(crate) fn finish(
         &self,
         st: &mut AttributionState,
@@ -242,7 +246,7 @@ impl Attributor {
     ) {
         out.clear();
         let candidates = std::mem::take(&mut st.candidates);
-        for &r in candidates.iter().chain(&self.always) {
+        for &r in candidates.iter().chain(&self.untriggered) {
             if self.eval(st, self.roots[r as usize] as usize, check) {
                 out.push(r);
             }
@@ -261,7 +265,7 @@ impl Attributor {
         let candidates = std::mem::take(&mut st.candidates);
         let any = candidates
             .iter()
-            .chain(&self.always)
+            .chain(&self.untriggered)
             .any(|&r| self.eval(st, self.roots[r as usize] as usize, check));
         st.candidates = candidates;
         any
@@ -313,13 +317,13 @@ impl Attributor {
     }
 }
 
-/// True when `f` mentions a costly atom.
-fn has_costly(f: &Formula, costly: &[bool]) -> bool {
+/// True when `f` mentions a checked atom.
+fn mentions_checked(f: &Formula, checked: &[bool]) -> bool {
     match f {
-        Formula::Atom(a) => costly[a.index()],
+        Formula::Atom(a) => checked[a.index()],
         Formula::Const(_) => false,
-        Formula::Not(x) => has_costly(x, costly),
-        Formula::And(xs) | Formula::Or(xs) => xs.iter().any(|x| has_costly(x, costly)),
+        Formula::Not(x) => mentions_checked(x, checked),
+        Formula::And(xs) | Formula::Or(xs) => xs.iter().any(|x| mentions_checked(x, checked)),
     }
 }
 
@@ -337,18 +341,18 @@ struct Flat {
 }
 
 impl Flat {
-    /// Flattens `rules`: lazy atoms never join a group, and subtrees with
-    /// costly atoms come after their siblings.
-    fn new(rules: &[Formula], lazy: &[bool], costly: &[bool]) -> Flat {
+    /// Flattens `rules`: complex atoms never join a group, and subtrees
+    /// with checked atoms come after their siblings.
+    fn new(rules: &[Formula], complex: &[bool], checked: &[bool]) -> Flat {
         let mut flat = Flat {
             nodes: Vec::new(),
             roots: Vec::with_capacity(rules.len()),
-            groups: Groups { of_atom: vec![Vec::new(); lazy.len()], len: 0 },
+            groups: Groups { of_atom: vec![Vec::new(); complex.len()], len: 0 },
         };
         for f in rules {
             flat.roots
                 .push(u32::try_from(flat.nodes.len()).expect("fewer than 2^32 formula nodes"));
-            flatten(f, lazy, costly, &mut flat.groups, &mut flat.nodes);
+            flatten(f, complex, checked, &mut flat.groups, &mut flat.nodes);
         }
         flat
     }
@@ -358,18 +362,18 @@ impl Flat {
 /// atoms one by one is as cheap).
 const GROUP_MIN: usize = 4;
 
-/// Appends `f` in pre-order, children free of costly atoms first (AND and
-/// OR are commutative; the order only decides what short-circuits), the
-/// plain (not lazy) atoms of a long OR as one group: a leaf among its
-/// children, or the whole OR when nothing else is left.
+/// Appends `f` in pre-order, children free of checked atoms first (AND
+/// and OR are commutative; the order only decides what short-circuits),
+/// the plain atoms of a long OR as one group: a leaf among its children,
+/// or the whole OR when nothing else is left.
 fn flatten(
     f: &Formula,
-    lazy: &[bool],
-    costly: &[bool],
+    complex: &[bool],
+    checked: &[bool],
     groups: &mut Groups,
     nodes: &mut Vec<Node>,
 ) {
-    let is_plain = |x: &Formula| matches!(x, Formula::Atom(a) if !lazy[a.index()]);
+    let is_plain = |x: &Formula| matches!(x, Formula::Atom(a) if !complex[a.index()]);
     let (op, mut children): (Op, Vec<&Formula>) = match f {
         Formula::Atom(a) => (Op::Atom(a.0), Vec::new()),
         Formula::Const(b) => (Op::Const(*b), Vec::new()),
@@ -401,9 +405,12 @@ fn flatten(
     if let Some(g) = group {
         leaf(Op::AnyOf(g), nodes);
     }
-    let (cheap, later): (Vec<&Formula>, Vec<&Formula>) =
-        children.into_iter().partition(|x| !has_costly(x, costly));
-    cheap.into_iter().chain(later).for_each(|x| flatten(x, lazy, costly, groups, nodes));
+    let (without_checks, with_checks): (Vec<&Formula>, Vec<&Formula>) =
+        children.into_iter().partition(|x| !mentions_checked(x, checked));
+    without_checks
+        .into_iter()
+        .chain(with_checks)
+        .for_each(|x| flatten(x, complex, checked, groups, nodes));
     nodes[at].end = u32::try_from(nodes.len()).expect("fewer than 2^32 formula nodes");
 }
 

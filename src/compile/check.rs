@@ -1,8 +1,8 @@
-//! Exact checks of one atom on one line, for the atoms attribution asks
-//! about one at a time: those the scan leaves to be checked on demand,
-//! and lazy (complex) ones.
+//! Exact checks of one atom on one line, for attribution's checked atoms,
+//! which it asks about one at a time: on-demand atoms and deferred complex
+//! atoms.
 //!
-//! An atom made of literal pieces (the matcher's [`Plan`]) is checked with
+//! An atom made of literal pieces (the matcher's [`Plan`](super::matcher::Plan)) is checked with
 //! `memchr::memmem` finders, piece after piece, each piece's first
 //! occurrence after the previous one's end (the earliest end is the best
 //! choice, as in the matcher). Case-sensitive pieces are looked for in the
@@ -61,14 +61,16 @@ impl FoldedLine {
 }
 
 impl AtomChecker {
-    /// Builds finders for the atoms `a` with `wanted[a]`; the others, and
-    /// atoms that are not literal pieces, use the regex.
-    pub(crate) fn new(atoms: &[Atom], wanted: &[bool]) -> AtomChecker {
+    /// Builds finders for the atoms `a` with `on_demand[a]`; the others,
+    /// and atoms that are not literal pieces, use the regex. (A scanned
+    /// atom is checked only when deferred, that is when complex, and only
+    /// its regex decides a complex atom.)
+    pub(crate) fn new(atoms: &[Atom], on_demand: &[bool]) -> AtomChecker {
         let checks = atoms
             .iter()
-            .zip(wanted)
-            .map(|(atom, &wanted)| {
-                let plan = literal_plan(atom).filter(|_| wanted);
+            .zip(on_demand)
+            .map(|(atom, &on_demand)| {
+                let plan = literal_plan(atom).filter(|_| on_demand);
                 let Some(plan) = plan else { return Check::Regex };
                 let fold = atom.fold_case;
                 if fold && plan.alternatives.iter().flatten().any(|p| !p.is_ascii()) {

@@ -16,7 +16,7 @@
 //! gates the line never touched take their precomputed value on an
 //! atom-free line.
 
-use super::Rows;
+use super::rows::Rows;
 use crate::lower::{AtomId, Formula};
 
 /// Per-line gate state, packed in one `u32` so that deciding a gate costs

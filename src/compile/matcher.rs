@@ -21,16 +21,19 @@
 //! pieces are spelled out as variants (É/é). Two ASCII letters have
 //! non-ASCII partners under Unicode simple case folding (k: KELVIN SIGN,
 //! s: LONG S); the automaton also looks for those partner characters, and
-//! a line that holds one is decided by the exact slow path (each atom's own regex,
-//! per-atom regexes), which is rare in logs.
+//! a line that holds one is decided by the exact path (each atom's own
+//! regex), which is rare in logs.
 //!
-//! # Complex atoms
+//! # Plain and complex atoms
 //!
-//! `?`s before the first piece or after the last are byte counts (see
-//! [`Plan`]). Regex atoms, atoms with a `?` between pieces, and atoms with
-//! too many variants are checked with their own (linear-time) regex on the
-//! lines where one of their cover literals (trigger patterns in the same
-//! automaton) occurs, or on every line when they have no cover.
+//! This module decides which atoms are plain (the automaton decides them
+//! from their pieces) and which are complex ([`is_complex`]). `?`s before
+//! the first piece or after the last are byte counts (see [`Plan`]), so
+//! they leave an atom plain. Regex atoms, atoms with a `?` between pieces,
+//! and atoms with too many variants are complex: checked with their own
+//! (linear-time) regex on the lines where one of their triggers (cover
+//! literals, patterns in the same automaton) occurs, or on every line when
+//! they are untriggered.
 
 use std::collections::HashMap;
 
@@ -51,7 +54,7 @@ const MAX_ALTERNATIVES: usize = 32;
 enum Role {
     /// A piece literal.
     Piece(u32),
-    /// A cover literal of a complex atom.
+    /// A trigger (cover literal) of a complex atom.
     Trigger(u32),
     /// A non-ASCII case partner of an ASCII letter: exact path.
     Special,
@@ -87,7 +90,7 @@ struct Seq {
     trail: u32,
 }
 
-/// An atom checked with its own regex (each atom's own regex,).
+/// A scanned complex atom: checked with its own regex.
 #[derive(Debug)]
 struct Complex {
     atom: AtomId,
@@ -130,8 +133,8 @@ pub(crate) struct LineMatcher {
     pieces: Vec<PieceLit>,
     seqs: Vec<Seq>,
     complex: Vec<Complex>,
-    /// Complex atoms without a trigger: checked on every line.
-    always: Vec<u32>,
+    /// The untriggered complex atoms: checked on every line.
+    untriggered: Vec<u32>,
 }
 
 /// Per-line state of the matcher (per thread).
@@ -144,8 +147,11 @@ pub(crate) struct LineState {
     handled: Vec<u32>,
     line: u32,
     touched: Vec<u32>,
-    pending: Vec<u32>,
-    pending_set: Vec<bool>,
+    /// The complex atoms one of whose triggers occurred on the line, each
+    /// once (`is_triggered`): their regexes run, or they are deferred, at
+    /// the end of the line.
+    triggered: Vec<u32>,
+    is_triggered: Vec<bool>,
 }
 
 /// How a line scan ended.
@@ -290,10 +296,253 @@ pub(crate) fn literal_plan(atom: &Atom) -> Option<Plan> {
     plan(pieces)
 }
 
-/// True when the matcher checks `atom` with its own regex (see
-/// [`Complex`]) rather than with the automaton alone.
+/// True when `atom` is complex: the matcher checks it with its own regex
+/// (see [`Complex`]) rather than with the automaton alone.
 pub(crate) fn is_complex(atom: &Atom) -> bool {
     spelled_plan(atom).is_none()
+}
+
+/// A pattern meant never to occur in a log line (three bytes that are not
+/// UTF-8, then text): the automaton of a matcher without automaton
+/// patterns looks for it, so that the scan loop stays uniform.
+const NEVER: &[u8] = b"\xFF\xFE\xFD never";
+
+/// The automaton's patterns while the matcher is built, in the order they
+/// were first added.
+#[derive(Default)]
+struct Patterns {
+    bytes: Vec<Vec<u8>>,
+    roles: Vec<Vec<Role>>,
+    /// The id of each pattern, by its ASCII-lowercased bytes.
+    by_key: HashMap<Vec<u8>, usize>,
+}
+
+impl Patterns {
+    /// Gives the pattern `bytes` the role `role`. The automaton folds ASCII
+    /// case, so patterns that differ only in it are one pattern with the
+    /// roles of both.
+    fn add(&mut self, bytes: &[u8], role: Role) {
+        let key = bytes.to_ascii_lowercase();
+        let id = *self.by_key.entry(key).or_insert_with(|| {
+            self.bytes.push(bytes.to_vec());
+            self.roles.push(Vec::new());
+            self.bytes.len() - 1
+        });
+        self.roles[id].push(role);
+    }
+
+    /// Adds [`NEVER`] when there is no pattern at all: only untriggered
+    /// complex atoms are scanned, and an automaton that never matches
+    /// keeps the scan loop uniform.
+    fn placeholder_if_empty(&mut self) {
+        if self.bytes.is_empty() {
+            self.bytes.push(NEVER.to_vec());
+            self.roles.push(Vec::new());
+        }
+    }
+}
+
+/// What the matcher is built from, gathered atom by atom.
+#[derive(Default)]
+struct Builder {
+    patterns: Patterns,
+    pieces: Vec<PieceLit>,
+    /// The id of each distinct piece, by its bytes and whether it is
+    /// case-folded.
+    piece_ids: HashMap<(Vec<u8>, bool), u32>,
+    seqs: Vec<Seq>,
+    complex: Vec<Complex>,
+    untriggered: Vec<u32>,
+    /// The non-ASCII case partners of the ASCII letters of folded pieces.
+    partners: Vec<char>,
+}
+
+impl Builder {
+    /// Adds complex atom `id`: its regex runs only on lines where one of its
+    /// triggers occurs, so they become automaton patterns; an untriggered
+    /// one is checked on every line.
+    fn add_complex(&mut self, id: AtomId, atom: &Atom) {
+        let c = self.complex.len() as u32;
+        self.complex.push(Complex { atom: id, min_len: min_match_len(atom) });
+        match atom.cover() {
+            Some(lits) if !lits.is_empty() => {
+                for lit in lits {
+                    self.patterns.add(&lit.bytes, Role::Trigger(c));
+                }
+                // Covers spell out non-ASCII case variants themselves (see
+                // `Atom::cover`).
+            }
+            _ => self.untriggered.push(c),
+        }
+    }
+
+    /// Adds plain atom `id`: every spelling of each distinct piece is one
+    /// pattern, so that one occurrence serves every atom using the piece; a
+    /// piece is used as a whole atom, or as one step of a sequence (two or
+    /// more pieces, or a `?` before or after the one piece). Folded pieces
+    /// also note their letters' case partners.
+    fn add_plain(&mut self, id: AtomId, atom: &Atom, plan: Plan, spelled: Spellings) {
+        let (lead, trail) = (plan.lead, plan.trail);
+        for (alt, row) in plan.alternatives.iter().zip(spelled) {
+            let use_of = |k: usize, seqs: &mut Vec<Seq>| -> Use {
+                if alt.len() == 1 && lead == 0 && trail == 0 {
+                    Use::Atom(id)
+                } else {
+                    if k == 0 {
+                        seqs.push(Seq { atom: id, len: alt.len() as u32, lead, trail });
+                    }
+                    Use::Seq { seq: seqs.len() as u32 - 1, k: k as u32 }
+                }
+            };
+            for (k, (piece, spellings)) in alt.iter().zip(row).enumerate() {
+                // The automaton folds ASCII letters only: a cased piece
+                // without them is matched byte for byte already. (Pieces
+                // are still told apart by case: a folded `ſ` is also
+                // spelled `s`, a cased one is not.)
+                let exact = !atom.fold_case && piece.iter().any(u8::is_ascii_alphabetic);
+                let key = (piece.clone(), atom.fold_case);
+                let pid = *self.piece_ids.entry(key).or_insert_with(|| {
+                    self.pieces.push(PieceLit { bytes: piece.clone(), exact, uses: Vec::new() });
+                    let pid = self.pieces.len() as u32 - 1;
+                    for s in &spellings {
+                        self.patterns.add(s, Role::Piece(pid));
+                    }
+                    pid
+                });
+                let u = use_of(k, &mut self.seqs);
+                self.pieces[pid as usize].uses.push(u);
+                if atom.fold_case {
+                    for c in piece.chars() {
+                        if c.is_ascii_alphabetic() {
+                            self.partners.extend(orbit(c).into_iter().filter(|m| !m.is_ascii()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the case partners noted by [`Builder::add_plain`] as patterns,
+    /// each once: the automaton folds ASCII case only, so a line holding
+    /// KELVIN SIGN or LONG S is sent to the exact path.
+    fn add_case_partners(&mut self) {
+        self.partners.sort_unstable();
+        self.partners.dedup();
+        for p in std::mem::take(&mut self.partners) {
+            let mut buf = [0; 4];
+            self.patterns.add(p.encode_utf8(&mut buf).as_bytes(), Role::Special);
+        }
+    }
+}
+
+/// For each pattern, whether only its first occurrence on a line counts
+/// (see [`LineMatcher`]'s `once_per_line`): the scan skips its later
+/// occurrences, and the one-byte table may take it.
+fn once_per_line(roles: &[Vec<Role>], pieces: &[PieceLit], seqs: &[Seq]) -> Vec<bool> {
+    roles
+        .iter()
+        .map(|rs| {
+            rs.iter().all(|r| match *r {
+                Role::Trigger(_) => true,
+                Role::Piece(pid) => {
+                    let piece = &pieces[pid as usize];
+                    // The first occurrence of a piece is the best one for
+                    // a whole atom and for the first piece of a sequence
+                    // (it ends earliest); only a sequence waiting for a
+                    // later piece, or a lead that an early occurrence may
+                    // not satisfy, needs more.
+                    !piece.exact
+                        && piece.uses.iter().all(|u| match *u {
+                            Use::Atom(_) => true,
+                            Use::Seq { seq, k } => k == 0 && seqs[seq as usize].lead == 0,
+                        })
+                }
+                Role::Special => false,
+            })
+        })
+        .collect()
+}
+
+/// For each pattern, whether it leaves the automaton for the one-byte
+/// table (see [`LineMatcher`]'s `bytes`): one byte long and handled once
+/// per line.
+///
+/// A sequence's first piece must be handled at its earliest end over all
+/// its spellings (`k` and KELVIN SIGN): the table handles its patterns
+/// ahead of the automaton, so only a piece spelled by the one byte alone
+/// may start sequences from the table.
+fn in_byte_table(patterns: &Patterns, once_per_line: &[bool], pieces: &[PieceLit]) -> Vec<bool> {
+    let mut spellings = vec![0u32; pieces.len()];
+    for rs in &patterns.roles {
+        for r in rs {
+            if let Role::Piece(pid) = *r {
+                spellings[pid as usize] += 1;
+            }
+        }
+    }
+    (0..patterns.bytes.len())
+        .map(|p| {
+            patterns.bytes[p].len() == 1
+                && once_per_line[p]
+                && patterns.roles[p].iter().all(|r| match *r {
+                    Role::Piece(pid) => {
+                        spellings[pid as usize] == 1
+                            || pieces[pid as usize].uses.iter().all(|u| matches!(u, Use::Atom(_)))
+                    }
+                    _ => true,
+                })
+        })
+        .collect()
+}
+
+/// The patterns in their final order: the automaton's, then the one-byte
+/// table's.
+struct Layout {
+    /// The automaton's patterns; their ids index `roles` directly.
+    automaton: Vec<Vec<u8>>,
+    /// The table: (the byte, the pattern id).
+    bytes: Vec<(u8, usize)>,
+    roles: Vec<Vec<Role>>,
+    once_per_line: Vec<bool>,
+}
+
+/// Puts the automaton's patterns first and the table's after them, so that
+/// a pattern id reported by the automaton indexes `roles` without a
+/// translation table.
+fn automaton_first(patterns: Patterns, once_per_line: &[bool], in_table: &[bool]) -> Layout {
+    let Patterns { bytes: mut patterns, mut roles, .. } = patterns;
+    let (mut order, table): (Vec<usize>, Vec<usize>) =
+        (0..patterns.len()).partition(|&p| !in_table[p]);
+    let automaton_patterns = order.len();
+    order.extend(table);
+    let bytes = order[automaton_patterns..]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (patterns[p][0], automaton_patterns + i))
+        .collect();
+    let roles = order.iter().map(|&p| std::mem::take(&mut roles[p])).collect();
+    let once_per_line = order.iter().map(|&p| once_per_line[p]).collect();
+    let automaton =
+        order[..automaton_patterns].iter().map(|&p| std::mem::take(&mut patterns[p])).collect();
+    Layout { automaton, bytes, roles, once_per_line }
+}
+
+/// The Aho-Corasick automaton over `patterns`, or `None` when it cannot be
+/// built or would exceed `size_limit` bytes. Standard semantics: the scan
+/// wants every occurrence of every pattern. No prefilter: the scan walks
+/// the states itself (see [`LineMatcher`]'s `ac`).
+fn build_automaton(mut patterns: Vec<Vec<u8>>, size_limit: usize) -> Option<NFA> {
+    if patterns.is_empty() {
+        // Only one-byte patterns: keep the scan loop uniform.
+        patterns.push(NEVER.to_vec());
+    }
+    let ac = NFA::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .prefilter(false)
+        .build(&patterns)
+        .ok()?;
+    (ac.memory_usage() <= size_limit).then_some(ac)
 }
 
 impl LineMatcher {
@@ -301,176 +550,30 @@ impl LineMatcher {
     /// are never reported. `None` when the automaton would exceed
     /// `size_limit` bytes or cannot be built.
     pub(crate) fn new(atoms: &[Atom], scanned: &[bool], size_limit: usize) -> Option<LineMatcher> {
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut roles: Vec<Vec<Role>> = Vec::new();
-        let mut by_key: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut add =
-            |bytes: &[u8], role: Role, patterns: &mut Vec<Vec<u8>>, roles: &mut Vec<Vec<Role>>| {
-                let key = bytes.to_ascii_lowercase();
-                let id = *by_key.entry(key).or_insert_with(|| {
-                    patterns.push(bytes.to_vec());
-                    roles.push(Vec::new());
-                    patterns.len() - 1
-                });
-                roles[id].push(role);
-            };
-        let mut pieces: Vec<PieceLit> = Vec::new();
-        let mut piece_ids: HashMap<(Vec<u8>, bool), u32> = HashMap::new();
-        let mut seqs = Vec::new();
-        let mut complex = Vec::new();
-        let mut always = Vec::new();
-        let mut partners: Vec<char> = Vec::new();
-        for (i, atom) in atoms.iter().enumerate() {
-            if !scanned[i] {
-                continue;
-            }
+        let mut b = Builder::default();
+        for (i, atom) in atoms.iter().enumerate().filter(|&(i, _)| scanned[i]) {
             let id = AtomId(i as u32);
-            let Some((plan, spelled)) = spelled_plan(atom) else {
-                let c = complex.len() as u32;
-                complex.push(Complex { atom: id, min_len: min_match_len(atom) });
-                match atom.cover() {
-                    Some(lits) if !lits.is_empty() => {
-                        for lit in lits {
-                            add(&lit.bytes, Role::Trigger(c), &mut patterns, &mut roles);
-                        }
-                        // Covers spell out non-ASCII case variants
-                        // themselves (see `Atom::cover`).
-                    }
-                    _ => always.push(c),
-                }
-                continue;
-            };
-            let (lead, trail) = (plan.lead, plan.trail);
-            for (alt, row) in plan.alternatives.iter().zip(spelled) {
-                let use_of = |k: usize, seqs: &mut Vec<Seq>| -> Use {
-                    if alt.len() == 1 && lead == 0 && trail == 0 {
-                        Use::Atom(id)
-                    } else {
-                        if k == 0 {
-                            seqs.push(Seq { atom: id, len: alt.len() as u32, lead, trail });
-                        }
-                        Use::Seq { seq: seqs.len() as u32 - 1, k: k as u32 }
-                    }
-                };
-                for (k, (piece, spellings)) in alt.iter().zip(row).enumerate() {
-                    // The automaton folds ASCII letters only: a cased
-                    // piece without them is matched byte for byte already.
-                    // (Pieces are still told apart by case: a folded `ſ`
-                    // is also spelled `s`, a cased one is not.)
-                    let exact = !atom.fold_case && piece.iter().any(u8::is_ascii_alphabetic);
-                    let key = (piece.clone(), atom.fold_case);
-                    let pid = *piece_ids.entry(key).or_insert_with(|| {
-                        pieces.push(PieceLit { bytes: piece.clone(), exact, uses: Vec::new() });
-                        let pid = pieces.len() as u32 - 1;
-                        for s in &spellings {
-                            add(s, Role::Piece(pid), &mut patterns, &mut roles);
-                        }
-                        pid
-                    });
-                    let u = use_of(k, &mut seqs);
-                    pieces[pid as usize].uses.push(u);
-                    if atom.fold_case {
-                        for c in piece.chars() {
-                            if c.is_ascii_alphabetic() {
-                                partners.extend(orbit(c).into_iter().filter(|m| !m.is_ascii()));
-                            }
-                        }
-                    }
-                }
+            match spelled_plan(atom) {
+                Some((plan, spelled)) => b.add_plain(id, atom, plan, spelled),
+                None => b.add_complex(id, atom),
             }
         }
-        partners.sort_unstable();
-        partners.dedup();
-        for p in partners {
-            let mut buf = [0; 4];
-            add(p.encode_utf8(&mut buf).as_bytes(), Role::Special, &mut patterns, &mut roles);
-        }
-        if patterns.is_empty() {
-            // Only complex atoms without triggers: an automaton that never
-            // matches keeps the scan loop uniform.
-            patterns.push(b"\xFF\xFE\xFD never".to_vec());
-            roles.push(Vec::new());
-        }
-        let once_per_line: Vec<bool> = roles
-            .iter()
-            .map(|rs| {
-                rs.iter().all(|r| match *r {
-                    Role::Trigger(_) => true,
-                    Role::Piece(pid) => {
-                        let piece = &pieces[pid as usize];
-                        // The first occurrence of a piece is the best one
-                        // for a whole atom and for the first piece of a
-                        // sequence (it ends earliest); only a sequence
-                        // waiting for a later piece, or a lead that an
-                        // early occurrence may not satisfy, needs more.
-                        !piece.exact
-                            && piece.uses.iter().all(|u| match *u {
-                                Use::Atom(_) => true,
-                                Use::Seq { seq, k } => k == 0 && seqs[seq as usize].lead == 0,
-                            })
-                    }
-                    Role::Special => false,
-                })
-            })
-            .collect();
-        // One-byte patterns handled once per line leave the automaton for
-        // the byte table (see `bytes`): the automaton's patterns come
-        // first, so its pattern ids index `roles` directly.
-        // A sequence's first piece must be handled at its earliest end
-        // over all its spellings (`k` and KELVIN SIGN): the table handles
-        // its patterns ahead of the automaton, so only a piece spelled by
-        // the one byte alone may start sequences from the table.
-        let mut spellings = vec![0u32; pieces.len()];
-        for rs in &roles {
-            for r in rs {
-                if let Role::Piece(pid) = *r {
-                    spellings[pid as usize] += 1;
-                }
-            }
-        }
-        let in_table: Vec<bool> = (0..patterns.len())
-            .map(|p| {
-                patterns[p].len() == 1
-                    && once_per_line[p]
-                    && roles[p].iter().all(|r| match *r {
-                        Role::Piece(pid) => {
-                            spellings[pid as usize] == 1
-                                || pieces[pid as usize]
-                                    .uses
-                                    .iter()
-                                    .all(|u| matches!(u, Use::Atom(_)))
-                        }
-                        _ => true,
-                    })
-            })
-            .collect();
-        let (mut order, table): (Vec<usize>, Vec<usize>) =
-            (0..patterns.len()).partition(|&p| !in_table[p]);
-        let automaton_patterns = order.len();
-        order.extend(table);
-        let bytes = order[automaton_patterns..]
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| (patterns[p][0], automaton_patterns + i))
-            .collect();
-        let roles: Vec<Vec<Role>> = order.iter().map(|&p| std::mem::take(&mut roles[p])).collect();
-        let once_per_line = order.iter().map(|&p| once_per_line[p]).collect();
-        let mut ac_patterns: Vec<&[u8]> =
-            order[..automaton_patterns].iter().map(|&p| patterns[p].as_slice()).collect();
-        if ac_patterns.is_empty() {
-            // Only one-byte patterns: keep the scan loop uniform.
-            ac_patterns.push(b"\xFF\xFE\xFD never");
-        }
-        let ac = NFA::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(&ac_patterns)
-            .ok()?;
-        if ac.memory_usage() > size_limit {
-            return None;
-        }
-        Some(LineMatcher { ac, roles, once_per_line, bytes, pieces, seqs, complex, always })
+        b.add_case_partners();
+        b.patterns.placeholder_if_empty();
+        let once_per_line = once_per_line(&b.patterns.roles, &b.pieces, &b.seqs);
+        let in_table = in_byte_table(&b.patterns, &once_per_line, &b.pieces);
+        let layout = automaton_first(b.patterns, &once_per_line, &in_table);
+        let ac = build_automaton(layout.automaton, size_limit)?;
+        Some(LineMatcher {
+            ac,
+            roles: layout.roles,
+            once_per_line: layout.once_per_line,
+            bytes: layout.bytes,
+            pieces: b.pieces,
+            seqs: b.seqs,
+            complex: b.complex,
+            untriggered: b.untriggered,
+        })
     }
 
     /// Number of literal patterns looked for: the automaton's and the
@@ -479,9 +582,10 @@ impl LineMatcher {
         self.roles.len()
     }
 
-    /// Complex atoms: (all, those checked on every line).
+    /// Scanned complex atoms: (all, the untriggered ones, checked on every
+    /// line).
     pub(crate) fn complex_atoms(&self) -> (usize, usize) {
-        (self.complex.len(), self.always.len())
+        (self.complex.len(), self.untriggered.len())
     }
 
     /// Fresh per-line state.
@@ -491,8 +595,8 @@ impl LineMatcher {
             handled: vec![0; self.roles.len()],
             line: 0,
             touched: Vec::new(),
-            pending: Vec::new(),
-            pending_set: vec![false; self.complex.len()],
+            triggered: Vec::new(),
+            is_triggered: vec![false; self.complex.len()],
         }
     }
 
@@ -500,11 +604,11 @@ impl LineMatcher {
     /// atom may be reported more than once); `seen` returns true to stop.
     ///
     /// Complex atoms are checked with their own `regexes` at the end of the
-    /// line, or, when `deferred` is given, appended to it instead: those
-    /// are the complex atoms that *may* occur (a trigger occurred, or they
-    /// have none, and the line is long enough); every other complex atom is
-    /// false on the line. The caller then runs the regex only if it needs
-    /// the answer.
+    /// line, or, when `deferred` is given, deferred: appended to it instead.
+    /// Those are the complex atoms that *may* occur (a trigger occurred, or
+    /// they are untriggered, and the line is long enough); every other
+    /// complex atom is false on the line. The caller then runs the regex
+    /// only if it needs the answer.
     pub(crate) fn scan(
         &self,
         line: &[u8],
@@ -517,8 +621,8 @@ impl LineMatcher {
         for s in st.touched.drain(..) {
             st.progress[s as usize] = (0, 0);
         }
-        for c in st.pending.drain(..) {
-            st.pending_set[c as usize] = false;
+        for c in st.triggered.drain(..) {
+            st.is_triggered[c as usize] = false;
         }
         result
     }
@@ -569,9 +673,9 @@ impl LineMatcher {
                     }
                 }
                 Role::Trigger(c) => {
-                    if !st.pending_set[c as usize] {
-                        st.pending_set[c as usize] = true;
-                        st.pending.push(c);
+                    if !st.is_triggered[c as usize] {
+                        st.is_triggered[c as usize] = true;
+                        st.triggered.push(c);
                     }
                 }
                 Role::Special => return Some(Scan::NeedsExact),
@@ -632,7 +736,7 @@ impl LineMatcher {
             }
         }
         if let Some(deferred) = deferred {
-            for &c in st.pending.iter().chain(&self.always) {
+            for &c in st.triggered.iter().chain(&self.untriggered) {
                 let cx = &self.complex[c as usize];
                 if line.len() >= cx.min_len {
                     deferred.push(cx.atom);
@@ -640,18 +744,18 @@ impl LineMatcher {
             }
             return Scan::Done;
         }
-        let pending = std::mem::take(&mut st.pending);
-        for &c in pending.iter().chain(&self.always) {
+        let triggered = std::mem::take(&mut st.triggered);
+        for &c in triggered.iter().chain(&self.untriggered) {
             let cx = &self.complex[c as usize];
             if line.len() >= cx.min_len
                 && regexes.regex(cx.atom.index()).is_match(line)
                 && seen(cx.atom)
             {
-                st.pending = pending;
+                st.triggered = triggered;
                 return Scan::Stopped;
             }
         }
-        st.pending = pending;
+        st.triggered = triggered;
         Scan::Done
     }
 }

@@ -28,13 +28,56 @@
 //! Before that, a literal [`Prefilter`] finds candidate lines: with a
 //! prefilter, lines without any of its literals are never looked at.
 //!
-//! # Bounds and the slow path
+//! # Bounds and the exact path
 //!
 //! The automaton is bounded by [`Config::automaton_size_limit`]. Past the
 //! bound, and for the rare lines holding a character the automaton cannot
 //! case-fold, lines are decided by each atom's own regex ([`regexes`]),
 //! tested on its own: slower, never wrong. (The oracle, the tests' twin,
 //! evaluates the same way but shares no code with this path.)
+//!
+//! # Vocabulary
+//!
+//! How a line learns an atom's value depends on the atom's category. Each
+//! term below has this one meaning throughout `compile/` (the verb
+//! "check" keeps its plain sense: testing one atom on one line).
+//!
+//! - **Plain atom**: an atom the automaton decides from its literal pieces
+//!   alone (a literal, pieces separated by `*`, spelled-out choices).
+//!   Decided by `matcher` (`is_complex` is false).
+//! - **Complex atom**: an atom that is not plain: a regex atom (`|re`,
+//!   `cidr`), a `?` between two pieces, only `?`s and `*`s, or more
+//!   spellings than the automaton takes. Its own regex decides it, run
+//!   only on lines where one of its triggers occurs. Decided by
+//!   `matcher` (`is_complex`).
+//! - **Trigger**: one element of a cover of a complex atom or of a rule (a
+//!   set one of whose elements occurs on every line where the atom or rule
+//!   holds), so that lines without any of them need not look at it. A
+//!   complex atom's triggers are literals in the automaton (`matcher`);
+//!   a rule's triggers are atoms, chosen by `attribute`.
+//! - **Untriggered**: a complex atom or a rule without triggers: looked
+//!   at on every line (the atom's regex runs or it is deferred; the rule
+//!   is evaluated). Decided by `matcher` and `attribute`.
+//! - **Scanned atom**: an atom the line scan reports. Every atom, unless
+//!   every question goes through attribution ([`AnyRule`]); then
+//!   `attribute` decides which.
+//! - **On-demand atom**: an atom that is not scanned. It is not in the
+//!   automaton; attribution checks it on its own (`check`) when an
+//!   evaluation reaches it, at most once per line. Decided by
+//!   `attribute`.
+//! - **Deferred** (a state on one line, not a category): a scanned complex
+//!   atom that, when attribution scans a line, the scan reports only as
+//!   *possibly* occurring (a trigger occurred, or it is untriggered, and
+//!   the line is long enough); attribution runs its regex when an
+//!   evaluation first needs the answer. `matcher` defers, `attribute`
+//!   keeps the state.
+//! - **Checked atom**: an atom whose value attribution may have to check
+//!   while evaluating a rule: a complex or an on-demand atom. Subtrees
+//!   that mention one are evaluated after their siblings (`attribute`).
+//! - **Exact path**: atoms decided by their own regexes (`regexes`), on
+//!   every line when there is no automaton ([`Engine::PerAtom`], or past
+//!   the size bound), and on lines holding a character the automaton
+//!   cannot case-fold.
 
 mod attribute;
 mod check;
@@ -42,6 +85,7 @@ mod circuit;
 mod matcher;
 pub mod prefilter;
 mod regexes;
+mod rows;
 
 use attribute::{AttributionState, Attributor};
 use check::{AtomChecker, FoldedLine};
@@ -60,7 +104,7 @@ pub enum Engine {
     /// bound.
     #[default]
     Auto,
-    /// Always per-atom regexes (the slow exact path).
+    /// Always per-atom regexes (the exact path).
     PerAtom,
 }
 
@@ -113,36 +157,6 @@ impl Default for Config {
     }
 }
 
-/// Adjacency lists in one flat array (compressed rows): the list of gate
-/// `g` is `items[start[g]..start[g + 1]]`.
-#[derive(Debug, Default)]
-pub(crate) struct Rows {
-    start: Vec<u32>,
-    items: Vec<u32>,
-}
-
-impl Rows {
-    pub(crate) fn from_lists(lists: &[Vec<u32>]) -> Rows {
-        let mut rows = Rows { start: Vec::with_capacity(lists.len() + 1), items: Vec::new() };
-        rows.start.push(0);
-        for list in lists {
-            rows.items.extend_from_slice(list);
-            rows.start.push(u32::try_from(rows.items.len()).expect("fewer than 2^32 edges"));
-        }
-        rows
-    }
-
-    #[inline]
-    pub(crate) fn of(&self, g: u32) -> &[u32] {
-        &self.items[self.start[g as usize] as usize..self.start[g as usize + 1] as usize]
-    }
-
-    /// Number of rows.
-    pub(crate) fn len(&self) -> usize {
-        self.start.len() - 1
-    }
-}
-
 /// A compiled set of rules. Immutable and shareable across threads; each
 /// thread searches with its own [`Cache`].
 #[derive(Debug)]
@@ -154,7 +168,7 @@ pub struct Program {
     /// Attribution's checks of single atoms.
     checker: AtomChecker,
     matcher: Option<LineMatcher>,
-    /// Each atom's regex: the exact slow path.
+    /// Each atom's regex: the exact path.
     regexes: AtomRegexes,
     prefilter: Option<Prefilter>,
     /// Some rule is the constant `true` (e.g. a selection of one empty
@@ -171,8 +185,8 @@ pub struct Cache {
     line: Option<LineState>,
     circuit: CircuitState,
     attribution: AttributionState,
-    /// Complex atoms that may occur on the line (attribution runs their
-    /// regexes on demand).
+    /// The complex atoms the scan defers on the line (attribution runs
+    /// their regexes when an evaluation needs them).
     deferred: Vec<AtomId>,
     folded: FoldedLine,
 }
@@ -206,13 +220,14 @@ impl Program {
             AnyRule::Circuit => false,
             AnyRule::Attribution => true,
         };
-        let lazy: Vec<bool> = atoms.iter().map(matcher::is_complex).collect();
+        let complex: Vec<bool> = atoms.iter().map(matcher::is_complex).collect();
         // When every question goes through attribution, the scan need not
         // report the atoms that only matter once a rule is evaluated.
-        let attributor = Attributor::new(atoms, rules, &lazy, any_by_attribution);
+        let attributor = Attributor::new(atoms, rules, &complex, any_by_attribution);
         let circuit = Circuit::new(atoms.len(), rules);
         // Without an automaton the regexes decide every atom up front, and
-        // attribution's on-demand checks only confirm what it said.
+        // attribution's checks of on-demand atoms only confirm what the
+        // regexes said.
         let matcher = match config.engine {
             Engine::PerAtom => None,
             Engine::Auto if atoms.is_empty() => None,
@@ -289,15 +304,18 @@ impl Program {
         self.matcher.is_some()
     }
 
-    /// Atoms checked with their own regex: (all, those on every line).
+    /// Atoms checked with their own regex: (the scanned complex atoms, the
+    /// untriggered ones among them, checked on every line). Without an
+    /// automaton, every atom on every line.
     pub fn complex_atoms(&self) -> (usize, usize) {
         self.matcher
             .as_ref()
             .map_or((self.atoms.len(), self.atoms.len()), LineMatcher::complex_atoms)
     }
 
-    /// The number of atoms the line scan does not report: attribution
-    /// checks them on their own when a rule's evaluation needs them.
+    /// The number of on-demand atoms: the line scan does not report them,
+    /// attribution checks them on their own when a rule's evaluation needs
+    /// them.
     pub fn on_demand_atoms(&self) -> usize {
         self.attributor.scanned_atoms().iter().filter(|&&s| !s).count()
     }
@@ -336,9 +354,10 @@ impl Program {
         });
     }
 
-    /// Records in the attribution state which atoms occur on `line` (lazy
-    /// atoms: which may occur), ready for [`Attributor::finish`] or
-    /// [`Attributor::any`], whose `check` decides lazy and on-demand atoms.
+    /// Records in the attribution state which scanned atoms occur on
+    /// `line` (complex atoms: which are deferred), ready for
+    /// [`Attributor::finish`] or [`Attributor::any`], whose `check` decides
+    /// deferred and on-demand atoms.
     fn attribution_scan(&self, cache: &mut Cache, line: &[u8]) {
         let attributor = &self.attributor;
         let st = &mut cache.attribution;
@@ -434,8 +453,9 @@ impl Program {
         None
     }
 
-    /// Fills the cache's seen set for `line`, stopping early once
-    /// [`Program::settled`].
+    /// Fills the circuit state for `line`, stopping early once the answer
+    /// cannot change: once every rule is decided, and with `any` as soon as
+    /// a rule became true.
     fn scan(&self, cache: &mut Cache, line: &[u8], any: bool) {
         if let Some(matcher) = &self.matcher {
             let mut state = cache.line.take().expect("cache made by this program");

@@ -1,10 +1,10 @@
-//! The exact slow path's per-atom regexes: each atom's rendered regex
+//! The exact path's per-atom regexes: each atom's rendered regex
 //! ([`Atom::to_regex`]), run on its own over a line.
 //!
 //! The program uses them for what its automaton does not decide: complex
-//! atoms (regexes, values with character classes), atoms checked on
-//! demand, lines holding a character the automaton cannot fold, and every
-//! line when the automaton is over its budget. The oracle
+//! atoms (regexes, values with character classes), on-demand atoms, lines
+//! holding a character the automaton cannot fold, and every line when the
+//! automaton is over its budget. The oracle
 //! ([`crate::oracle`]) compiles the same rendered regexes independently;
 //! tests compare the two.
 //!

@@ -88,12 +88,12 @@ pub fn explain(out: &mut dyn Write, set: &RuleSet, program: &Program) -> io::Res
     }
     match program.automaton_patterns() {
         Some(n) => {
-            let (complex, always) = program.complex_atoms();
+            let (complex, untriggered) = program.complex_atoms();
             let on_demand = program.on_demand_atoms();
             writeln!(
                 out,
                 "automaton: Aho-Corasick and a one-byte table over {n} literal patterns; {complex} \
-                 atoms checked by their own regex ({always} on every line); {on_demand} atoms \
+                 atoms checked by their own regex ({untriggered} on every line); {on_demand} atoms \
                  checked only when a rule's evaluation needs them"
             )
         }
