@@ -14,8 +14,8 @@
 //!   [`lower::Atom`]s. All semantic choices live here.
 //! * [`compile`]: formulas → [`compile::Program`]: one multi-pattern
 //!   automaton deciding a line in one pass, plus a literal prefilter.
-//! * [`oracle`]: the obviously-correct per-atom evaluator, twin of the
-//!   program in tests and its exact slow path.
+//! * [`oracle`]: the obviously-correct per-atom evaluator, the program's
+//!   twin in tests (the program's own exact path shares no code with it).
 //! * [`search`]: files, mmap, stdin, binary detection, line numbering.
 //! * [`printer`]: grep-compatible output.
 //! * [`run`]: the runtime a front end drives: rule loading, inputs,

@@ -388,3 +388,23 @@ fn three_hundred_megabyte_line() {
     assert_eq!(r.stdout_bytes.len(), data.len() + 1);
     assert!(r.stdout_bytes[..data.len()] == data[..]);
 }
+
+/// A matcher whose literals are all one byte long has no automaton
+/// pattern; its automaton then looks for a placeholder meant never to
+/// occur. A line that holds the placeholder's bytes anyway is decided as
+/// any other line (it once counted as an occurrence of the first one-byte
+/// literal).
+#[test]
+fn the_automaton_placeholder_in_a_line_means_nothing() {
+    let dir = Dir::new();
+    dir.create("rules/x.yml", "title: x\ndetection:\n  k: [x]\n  condition: k\n");
+    dir.create("rules/not_y.yml", "title: not y\ndetection:\n  k: [y]\n  condition: not k\n");
+    let mut log = b"plain line\n".to_vec();
+    log.extend_from_slice(b"\xFF\xFE\xFD never\n");
+    log.extend_from_slice(b"an x here\n");
+    dir.create("a.log", &log);
+    let r = dir.run(&["-a", "-n", "-f", "rules", "a.log"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let want: &[u8] = b"1:not_y:plain line\n2:not_y:\xFF\xFE\xFD never\n3:not_y,x:an x here\n";
+    assert_eq!(r.stdout_bytes, want, "{}", r.stdout);
+}

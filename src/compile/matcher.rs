@@ -304,7 +304,8 @@ pub(crate) fn is_complex(atom: &Atom) -> bool {
 
 /// A pattern meant never to occur in a log line (three bytes that are not
 /// UTF-8, then text): the automaton of a matcher without automaton
-/// patterns looks for it, so that the scan loop stays uniform.
+/// patterns looks for it, so that the scan loop stays uniform. It has no
+/// role: a line that holds it anyway reports nothing for it.
 const NEVER: &[u8] = b"\xFF\xFE\xFD never";
 
 /// The automaton's patterns while the matcher is built, in the order they
@@ -329,16 +330,6 @@ impl Patterns {
             self.bytes.len() - 1
         });
         self.roles[id].push(role);
-    }
-
-    /// Adds [`NEVER`] when there is no pattern at all: only untriggered
-    /// complex atoms are scanned, and an automaton that never matches
-    /// keeps the scan loop uniform.
-    fn placeholder_if_empty(&mut self) {
-        if self.bytes.is_empty() {
-            self.bytes.push(NEVER.to_vec());
-            self.roles.push(Vec::new());
-        }
     }
 }
 
@@ -511,6 +502,16 @@ struct Layout {
 /// translation table.
 fn automaton_first(patterns: Patterns, once_per_line: &[bool], in_table: &[bool]) -> Layout {
     let Patterns { bytes: mut patterns, mut roles, .. } = patterns;
+    let (mut once_per_line, mut in_table) = (once_per_line.to_vec(), in_table.to_vec());
+    if in_table.iter().all(|&t| t) {
+        // No pattern for the automaton (none at all, or only one-byte
+        // ones): it looks for NEVER, under an id of its own with no role,
+        // so that a line holding those bytes reports nothing.
+        patterns.push(NEVER.to_vec());
+        roles.push(Vec::new());
+        once_per_line.push(false);
+        in_table.push(false);
+    }
     let (mut order, table): (Vec<usize>, Vec<usize>) =
         (0..patterns.len()).partition(|&p| !in_table[p]);
     let automaton_patterns = order.len();
@@ -531,11 +532,7 @@ fn automaton_first(patterns: Patterns, once_per_line: &[bool], in_table: &[bool]
 /// built or would exceed `size_limit` bytes. Standard semantics: the scan
 /// wants every occurrence of every pattern. No prefilter: the scan walks
 /// the states itself (see [`LineMatcher`]'s `ac`).
-fn build_automaton(mut patterns: Vec<Vec<u8>>, size_limit: usize) -> Option<NFA> {
-    if patterns.is_empty() {
-        // Only one-byte patterns: keep the scan loop uniform.
-        patterns.push(NEVER.to_vec());
-    }
+fn build_automaton(patterns: Vec<Vec<u8>>, size_limit: usize) -> Option<NFA> {
     let ac = NFA::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
@@ -559,7 +556,6 @@ impl LineMatcher {
             }
         }
         b.add_case_partners();
-        b.patterns.placeholder_if_empty();
         let once_per_line = once_per_line(&b.patterns.roles, &b.pieces, &b.seqs);
         let in_table = in_byte_table(&b.patterns, &once_per_line, &b.pieces);
         let layout = automaton_first(b.patterns, &once_per_line, &in_table);
