@@ -1,10 +1,12 @@
 //! Listing files under directories for `-r`, with `--include` and
 //! `--exclude` globs on base names.
 //!
-//! Directories are listed in name order so output is deterministic.
-//! Symbolic links met during the walk are not followed (GNU grep's `-r`);
-//! a directory already visited (same device and inode) is skipped, so
-//! links given on the command line cannot loop either.
+//! The walk is [`walkdir`]'s, streamed: [`walk`] yields each file as it is
+//! found. Each directory lists its files first, then its subdirectories,
+//! each group in name order, so output is deterministic. Symbolic links met
+//! during the walk are not followed (GNU grep's `-r`); a directory already
+//! visited (same device and inode: a bind mount of an ancestor) is
+//! skipped, so links given on the command line cannot loop either.
 
 use std::collections::HashSet;
 use std::fs;
@@ -48,51 +50,99 @@ pub enum Entry {
     Error(PathBuf, io::Error),
 }
 
-/// Files under `root` (a directory), depth first, in name order.
-pub fn walk(root: &Path, filters: &Filters) -> Vec<Entry> {
-    let mut out = Vec::new();
-    let mut visited = HashSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        match fs::metadata(&dir) {
-            Ok(m) => {
-                if !visited.insert((m.dev(), m.ino())) {
-                    continue;
+/// Files under `root` (a directory), depth first: in each directory its
+/// files in name order, then its subdirectories in name order.
+pub fn walk<'f>(root: &Path, filters: &'f Filters) -> Walk<'f> {
+    let it = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by(|a, b| {
+            let (a_dir, b_dir) = (a.file_type().is_dir(), b.file_type().is_dir());
+            a_dir.cmp(&b_dir).then_with(|| a.file_name().cmp(b.file_name()))
+        })
+        .into_iter();
+    Walk { it, filters, visited: HashSet::new() }
+}
+
+/// The iterator [`walk`] returns.
+#[derive(Debug)]
+pub struct Walk<'f> {
+    it: walkdir::IntoIter,
+    filters: &'f Filters,
+    /// Device and inode of the directories entered.
+    visited: HashSet<(u64, u64)>,
+}
+
+impl Iterator for Walk<'_> {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        loop {
+            let dent = match self.it.next()? {
+                Ok(dent) => dent,
+                Err(e) => match self.error(e) {
+                    Some(entry) => return Some(entry),
+                    None => continue,
+                },
+            };
+            // walkdir opens a directory when it meets it, before yielding
+            // it: one skipped here is not descended into.
+            if dent.depth() == 0 {
+                // The root, followed if it is a link.
+                match fs::metadata(dent.path()) {
+                    Ok(m) if m.is_dir() => {
+                        self.visited.insert((m.dev(), m.ino()));
+                    }
+                    Ok(_) => {
+                        let e = io::Error::from_raw_os_error(libc::ENOTDIR);
+                        return Some(Entry::Error(dent.into_path(), e));
+                    }
+                    Err(e) => return Some(Entry::Error(dent.into_path(), e)),
+                }
+                continue;
+            }
+            let ty = dent.file_type();
+            if ty.is_symlink() {
+                continue;
+            }
+            if !ty.is_dir() {
+                if self.filters.accepts_file(dent.path()) {
+                    return Some(Entry::File(dent.into_path()));
+                }
+                continue;
+            }
+            if !self.filters.accepts_dir(dent.path()) {
+                self.it.skip_current_dir();
+                continue;
+            }
+            match dent.metadata() {
+                Ok(m) => {
+                    if !self.visited.insert((m.dev(), m.ino())) {
+                        self.it.skip_current_dir();
+                    }
+                }
+                Err(e) => {
+                    self.it.skip_current_dir();
+                    if let Some(e) = e.into_io_error() {
+                        return Some(Entry::Error(dent.into_path(), e));
+                    }
                 }
             }
-            Err(e) => {
-                out.push(Entry::Error(dir, e));
-                continue;
-            }
         }
-        let entries = match fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) => {
-                out.push(Entry::Error(dir, e));
-                continue;
-            }
-        };
-        let mut names: Vec<_> = entries.filter_map(|e| e.ok()).collect();
-        names.sort_by_key(|e| e.file_name());
-        let mut subdirs = Vec::new();
-        for entry in names {
-            let path = entry.path();
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_symlink() {
-                continue;
-            }
-            if ft.is_dir() {
-                if filters.accepts_dir(&path) {
-                    subdirs.push(path);
-                }
-            } else if filters.accepts_file(&path) {
-                out.push(Entry::File(path));
-            }
-        }
-        // Depth first in name order: push in reverse.
-        stack.extend(subdirs.into_iter().rev());
     }
-    out
+}
+
+impl Walk<'_> {
+    /// What to report of a walkdir error: a directory that cannot be
+    /// opened is reported, unless `--exclude-dir` skips it (it is opened
+    /// before the filter sees it); a listing's unreadable entry, which has
+    /// no path, is skipped.
+    fn error(&self, e: walkdir::Error) -> Option<Entry> {
+        let path = e.path()?.to_path_buf();
+        if e.depth() > 0 && !self.filters.accepts_dir(&path) {
+            return None;
+        }
+        Some(Entry::Error(path, e.into_io_error()?))
+    }
 }
 
 /// Shell-style glob: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`, `\x`.
@@ -202,5 +252,26 @@ mod tests {
         assert!(glob("*", ""));
         assert!(glob("a*b*c", "aXbYbZc"));
         assert!(!glob("a*b*c", "aXbYbZ"));
+    }
+
+    #[test]
+    fn walk_order_links_and_excluded_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in ["b.log", "a/z.log", "a/y/x.log", "c.log", "skip/s.log", "d/d.log"] {
+            let path = root.join(f);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "").unwrap();
+        }
+        std::os::unix::fs::symlink("a", root.join("link")).unwrap();
+        std::os::unix::fs::symlink("c.log", root.join("link.log")).unwrap();
+        let filters = Filters { exclude_dir: vec!["sk*".into()], ..Filters::default() };
+        let found: Vec<String> = walk(root, &filters)
+            .map(|e| match e {
+                Entry::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
+                Entry::Error(p, e) => panic!("{}: {e}", p.display()),
+            })
+            .collect();
+        assert_eq!(found, ["b.log", "c.log", "a/z.log", "a/y/x.log", "d/d.log"]);
     }
 }
