@@ -7,16 +7,31 @@
 //! during the walk are not followed (GNU grep's `-r`); a directory already
 //! visited (same device and inode: a bind mount of an ancestor) is
 //! skipped, so links given on the command line cannot loop either.
+//!
+//! The globs are GNU grep's (fnmatch) on base names: `*`, `?`, `[abc]`,
+//! `[a-z]`, `[!x]` or `[^x]`, `\x`; `{`, `}` and `/` are plain characters,
+//! and so are a trailing `\` and a `[` that no `]` closes. They are
+//! compiled once by [`Filters::new`] and matched by [`globset`], which
+//! differs from fnmatch in a UTF-8 locale in three corners: it reads a name
+//! as bytes, so `?` and a bracket class match one byte of a non-ASCII name,
+//! not one character; a reversed range (`[z-a]`) is an error
+//! ([`GlobError`]); a range right after another (`[a-c-x]`) extends it
+//! (`a-x`).
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fmt;
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// File name filters.
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// The `--include`, `--exclude` and `--exclude-dir` globs as given;
+/// [`Filters::new`] compiles them.
 #[derive(Clone, Debug, Default)]
-pub struct Filters {
+pub struct Globs {
     /// `--include`: if any, a file's base name must match one.
     pub include: Vec<String>,
     /// `--exclude`: a file whose base name matches one is skipped.
@@ -25,20 +40,117 @@ pub struct Filters {
     pub exclude_dir: Vec<String>,
 }
 
+/// File name filters: [`Globs`] compiled once.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    include: GlobSet,
+    exclude: GlobSet,
+    exclude_dir: GlobSet,
+}
+
+/// A glob that cannot be compiled.
+#[derive(Clone, Debug)]
+pub struct GlobError {
+    option: &'static str,
+    glob: String,
+    error: globset::Error,
+}
+
+impl fmt::Display for GlobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: glob '{}': {}", self.option, self.glob, self.error.kind())
+    }
+}
+
+impl std::error::Error for GlobError {}
+
 impl Filters {
+    /// Compiles the globs.
+    ///
+    /// # Errors
+    /// A glob globset rejects (a reversed range such as `[z-a]`).
+    pub fn new(globs: &Globs) -> Result<Filters, GlobError> {
+        Ok(Filters {
+            include: glob_set("--include", &globs.include)?,
+            exclude: glob_set("--exclude", &globs.exclude)?,
+            exclude_dir: glob_set("--exclude-dir", &globs.exclude_dir)?,
+        })
+    }
+
     /// True when a file with this path passes the filters.
     pub fn accepts_file(&self, path: &Path) -> bool {
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        if self.exclude.iter().any(|g| glob(g, &name)) {
-            return false;
-        }
-        self.include.is_empty() || self.include.iter().any(|g| glob(g, &name))
+        let name = base_name(path);
+        !self.exclude.is_match(name) && (self.include.is_empty() || self.include.is_match(name))
     }
 
     fn accepts_dir(&self, path: &Path) -> bool {
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        !self.exclude_dir.iter().any(|g| glob(g, &name))
+        !self.exclude_dir.is_match(base_name(path))
     }
+}
+
+/// A path's last component; empty for `/` or a path ending in `..`.
+fn base_name(path: &Path) -> &OsStr {
+    path.file_name().unwrap_or_default()
+}
+
+fn glob_set(option: &'static str, globs: &[String]) -> Result<GlobSet, GlobError> {
+    let mut set = GlobSetBuilder::new();
+    for glob in globs {
+        let fail = |error| GlobError { option, glob: glob.clone(), error };
+        let compiled = GlobBuilder::new(&globset_syntax(glob))
+            .literal_separator(false)
+            .backslash_escape(true)
+            .build()
+            .map_err(fail)?;
+        set.add(compiled);
+    }
+    // The only error left is the set's regex over its size limit.
+    set.build().map_err(|error| GlobError { option, glob: globs.join("', '"), error })
+}
+
+/// A GNU (fnmatch) glob in globset's syntax: the same text, except that
+/// the characters globset reads and fnmatch does not (`{`, `}` for
+/// alternation, `/` for `**/`), a trailing `\` and a `[` that no `]`
+/// closes are escaped. Bracket classes are copied: both read `!` or `^`
+/// after `[` as negation and a `]` right after as a member.
+fn globset_syntax(pattern: &str) -> String {
+    let p: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 2);
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '\\' if i + 1 < p.len() => {
+                out.extend(&p[i..i + 2]);
+                i += 2;
+                continue;
+            }
+            '[' => {
+                if let Some(len) = class_len(&p[i..]) {
+                    out.extend(&p[i..i + len]);
+                    i += len;
+                    continue;
+                }
+                out.push_str("\\[");
+            }
+            c @ ('\\' | '{' | '}' | '/') => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The length of the bracket class at the start of `p` (up to its `]`),
+/// or `None` when no `]` closes it.
+fn class_len(p: &[char]) -> Option<usize> {
+    let negated = matches!(p.get(1), Some('!' | '^'));
+    // The first member may be `]`.
+    let first = if negated { 2 } else { 1 };
+    let rest = p.get(first + 1..)?;
+    rest.iter().position(|&c| c == ']').map(|k| first + 1 + k + 1)
 }
 
 /// One item the walk found.
@@ -145,100 +257,15 @@ impl Walk<'_> {
     }
 }
 
-/// Shell-style glob: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`, `\x`.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    glob_at(&p, &n)
-}
-
-fn glob_at(p: &[char], n: &[char]) -> bool {
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() {
-            match p[pi] {
-                '*' => {
-                    star = Some((pi, ni));
-                    pi += 1;
-                    continue;
-                }
-                '?' => {
-                    pi += 1;
-                    ni += 1;
-                    continue;
-                }
-                '[' => {
-                    if let Some((ok, len)) = class(&p[pi..], n[ni]) {
-                        if ok {
-                            pi += len;
-                            ni += 1;
-                            continue;
-                        }
-                    } else if n[ni] == '[' {
-                        pi += 1;
-                        ni += 1;
-                        continue;
-                    }
-                }
-                '\\' if pi + 1 < p.len() && p[pi + 1] == n[ni] => {
-                    pi += 2;
-                    ni += 1;
-                    continue;
-                }
-                '\\' if pi + 1 < p.len() => {}
-                c if c == n[ni] => {
-                    pi += 1;
-                    ni += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        match star {
-            Some((sp, sn)) => {
-                pi = sp + 1;
-                ni = sn + 1;
-                star = Some((sp, sn + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
-/// Matches a bracket class at the start of `p`; returns (matched, length).
-fn class(p: &[char], c: char) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negate = matches!(p.get(i), Some('!') | Some('^'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while i < p.len() {
-        if p[i] == ']' && !first {
-            return Some((matched != negate, i + 1));
-        }
-        first = false;
-        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
-            if p[i] <= c && c <= p[i + 2] {
-                matched = true;
-            }
-            i += 3;
-        } else {
-            if p[i] == c {
-                matched = true;
-            }
-            i += 1;
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A base-name glob, compiled as `--include` compiles it.
+    fn glob(pattern: &str, name: &str) -> bool {
+        let globs = Globs { include: vec![pattern.to_string()], ..Globs::default() };
+        Filters::new(&globs).unwrap().accepts_file(Path::new(name))
+    }
 
     #[test]
     fn globs() {
@@ -255,6 +282,27 @@ mod tests {
     }
 
     #[test]
+    fn characters_fnmatch_reads_plainly() {
+        assert!(glob("*.{log,txt}", "a.{log,txt}"));
+        assert!(!glob("*.{log,txt}", "a.log"));
+        assert!(glob("a}", "a}"));
+        assert!(glob("[{]x", "{x"));
+        assert!(glob("a\\", "a\\"));
+        assert!(glob("\\*", "*"));
+        assert!(!glob("\\*", "a"));
+        assert!(glob("[ab", "[ab"));
+        assert!(glob("[]", "[]"));
+        assert!(glob("[]]", "]"));
+        assert!(glob("[!]]", "a"));
+        assert!(!glob("**/x", "x"));
+        let err = |g: &str| {
+            let globs = Globs { exclude_dir: vec![g.to_string()], ..Globs::default() };
+            Filters::new(&globs).unwrap_err().to_string()
+        };
+        assert_eq!(err("[z-a]"), "--exclude-dir: glob '[z-a]': invalid range; 'z' > 'a'");
+    }
+
+    #[test]
     fn walk_order_links_and_excluded_directories() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -265,7 +313,8 @@ mod tests {
         }
         std::os::unix::fs::symlink("a", root.join("link")).unwrap();
         std::os::unix::fs::symlink("c.log", root.join("link.log")).unwrap();
-        let filters = Filters { exclude_dir: vec!["sk*".into()], ..Filters::default() };
+        let globs = Globs { exclude_dir: vec!["sk*".into()], ..Globs::default() };
+        let filters = Filters::new(&globs).unwrap();
         let found: Vec<String> = walk(root, &filters)
             .map(|e| match e {
                 Entry::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
