@@ -113,7 +113,7 @@ fn a_split_file_prints_what_one_thread_prints() {
     let mut i = 0u64;
     while log.len() < 6 << 20 {
         writeln!(log, "filler line {i} with nothing of interest").unwrap();
-        if i % 997 == 0 {
+        if i.is_multiple_of(997) {
             log.extend_from_slice(&sample);
         }
         i += 1;

@@ -12,49 +12,113 @@
 //! * `summary`: last: `files`, `selected`, and `rules`: every rule with
 //!   at least one hit as `{"id","title","level","path","hits"}`.
 //!
-//! Line ends are not part of `line`. Strings are escaped per RFC 8259.
+//! Line ends are not part of `line`. Records are borrowed structs written
+//! by `serde_json`, one per line; strings are escaped per RFC 8259, control
+//! characters other than TAB, LF and CR as `\u00XX`.
 
 use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
 use super::{PrinterConfig, RuleInfo};
 use crate::lower::value::base64;
 use crate::search::{Line, Sink, Summary};
 
-/// Writes `s` as a JSON string literal.
-pub fn write_str(out: &mut dyn Write, s: &str) -> io::Result<()> {
-    out.write_all(b"\"")?;
-    let mut last = 0;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&[u8]> = match c {
-            '"' => Some(b"\\\""),
-            '\\' => Some(b"\\\\"),
-            '\n' => Some(b"\\n"),
-            '\r' => Some(b"\\r"),
-            '\t' => Some(b"\\t"),
-            c if (c as u32) < 0x20 => None,
-            _ => continue,
-        };
-        out.write_all(&s.as_bytes()[last..i])?;
-        match esc {
-            Some(e) => out.write_all(e)?,
-            None => write!(out, "\\u{:04x}", c as u32)?,
-        }
-        last = i + c.len_utf8();
-    }
-    out.write_all(&s.as_bytes()[last..])?;
-    out.write_all(b"\"")
+/// One record: the variant is its `type`, written first.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Record<'a> {
+    Match(LineRecord<'a>),
+    Context(LineRecord<'a>),
+    End(EndRecord<'a>),
+    Summary(SummaryRecord<'a>),
 }
 
-/// Writes `{"id":..,"title":..,"level":..,"path":..` (no closing brace).
-fn open_rule(out: &mut dyn Write, rule: &RuleInfo) -> io::Result<()> {
-    out.write_all(b"{\"id\":")?;
-    write_str(out, &rule.id)?;
-    out.write_all(b",\"title\":")?;
-    write_str(out, &rule.title)?;
-    out.write_all(b",\"level\":")?;
-    write_str(out, &rule.level)?;
-    out.write_all(b",\"path\":")?;
-    write_str(out, &rule.path)
+#[derive(Serialize)]
+struct LineRecord<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line_number: Option<u64>,
+    offset: u64,
+    /// The line, when it is UTF-8...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<&'a str>,
+    /// ...or else its bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line_base64: Option<String>,
+    /// `match` records only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<Selecting<'a>>,
+}
+
+#[derive(Serialize)]
+struct EndRecord<'a> {
+    path: &'a str,
+    selected: u64,
+    binary: bool,
+}
+
+#[derive(Serialize)]
+struct SummaryRecord<'a> {
+    files: u64,
+    selected: u64,
+    rules: Vec<RuleRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct RuleRecord<'a> {
+    id: &'a str,
+    title: &'a str,
+    level: &'a str,
+    path: &'a str,
+    /// Summary records only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hits: Option<u64>,
+}
+
+impl<'a> RuleRecord<'a> {
+    fn new(rule: &'a RuleInfo, hits: Option<u64>) -> RuleRecord<'a> {
+        RuleRecord { id: &rule.id, title: &rule.title, level: &rule.level, path: &rule.path, hits }
+    }
+}
+
+/// The rules that select a line (indices into `rules`), written as a list
+/// of [`RuleRecord`]s without collecting them.
+struct Selecting<'a> {
+    rules: &'a [RuleInfo],
+    ids: &'a [u32],
+}
+
+impl Serialize for Selecting<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.ids.iter().map(|&r| RuleRecord::new(&self.rules[r as usize], None)))
+    }
+}
+
+/// serde_json's compact format, except that backspace and form feed are
+/// written `\u0008` and `\u000c` like the other control characters, as
+/// this output always has, not `\b` and `\f`.
+struct Escapes;
+
+impl Formatter for Escapes {
+    fn write_char_escape<W: ?Sized + Write>(
+        &mut self,
+        out: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        match escape {
+            CharEscape::Backspace => out.write_all(b"\\u0008"),
+            CharEscape::FormFeed => out.write_all(b"\\u000c"),
+            escape => CompactFormatter.write_char_escape(out, escape),
+        }
+    }
+}
+
+/// Writes `value` as one line of JSON.
+fn write_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    value.serialize(&mut serde_json::Serializer::with_formatter(&mut *out, Escapes))?;
+    out.write_all(b"\n")
 }
 
 /// Prints one input as JSON Lines.
@@ -73,38 +137,33 @@ impl<'a> JsonPrinter<'a> {
         JsonPrinter { config, name, out, rule_hits }
     }
 
-    fn line(&mut self, kind: &str, line: &Line<'_>) -> io::Result<()> {
-        write!(self.out, "{{\"type\":\"{kind}\",\"path\":")?;
-        write_str(self.out, self.name)?;
-        if let Some(n) = line.number {
-            write!(self.out, ",\"line_number\":{n}")?;
-        }
-        write!(self.out, ",\"offset\":{}", line.offset)?;
-        match std::str::from_utf8(line.bytes) {
-            Ok(text) => {
-                self.out.write_all(b",\"line\":")?;
-                write_str(self.out, text)?;
+    fn line(&mut self, selected: bool, line: &Line<'_>) -> io::Result<()> {
+        let (text, bytes) = match std::str::from_utf8(line.bytes) {
+            Ok(text) => (Some(text), None),
+            Err(_) => (None, Some(base64(line.bytes))),
+        };
+        let mut record = LineRecord {
+            path: self.name,
+            line_number: line.number,
+            offset: line.offset,
+            line: text,
+            line_base64: bytes,
+            rules: None,
+        };
+        let record = if selected {
+            let (rules, ids) = match &self.config.rules {
+                Some(rules) => (&rules[..], line.rules),
+                None => (&[][..], &[][..]),
+            };
+            for &r in ids {
+                self.rule_hits[r as usize] += 1;
             }
-            Err(_) => {
-                self.out.write_all(b",\"line_base64\":")?;
-                write_str(self.out, &base64(line.bytes))?;
-            }
-        }
-        if kind == "match" {
-            self.out.write_all(b",\"rules\":[")?;
-            if let Some(rules) = &self.config.rules {
-                for (i, &r) in line.rules.iter().enumerate() {
-                    if i > 0 {
-                        self.out.write_all(b",")?;
-                    }
-                    open_rule(self.out, &rules[r as usize])?;
-                    self.out.write_all(b"}")?;
-                    self.rule_hits[r as usize] += 1;
-                }
-            }
-            self.out.write_all(b"]")?;
-        }
-        self.out.write_all(b"}\n")?;
+            record.rules = Some(Selecting { rules, ids });
+            Record::Match(record)
+        } else {
+            Record::Context(record)
+        };
+        write_line(self.out, &record)?;
         if self.config.line_buffered {
             self.out.flush()?;
         }
@@ -116,23 +175,19 @@ impl<'a> JsonPrinter<'a> {
     /// # Errors
     /// Write errors.
     pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.out.write_all(b"{\"type\":\"end\",\"path\":")?;
-        write_str(self.out, self.name)?;
-        writeln!(
-            self.out,
-            ",\"selected\":{},\"binary\":{}}}",
-            summary.selected, summary.binary_match
-        )
+        let end =
+            EndRecord { path: self.name, selected: summary.selected, binary: summary.binary_match };
+        write_line(self.out, &Record::End(end))
     }
 }
 
 impl Sink for JsonPrinter<'_> {
     fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
-        self.line("match", line)
+        self.line(true, line)
     }
 
     fn context(&mut self, line: &Line<'_>) -> io::Result<()> {
-        self.line("context", line)
+        self.line(false, line)
     }
 
     fn context_break(&mut self) -> io::Result<()> {
@@ -155,30 +210,34 @@ pub fn write_summary(
     rules: &[RuleInfo],
     hits: &[u64],
 ) -> io::Result<()> {
-    write!(out, "{{\"type\":\"summary\",\"files\":{files},\"selected\":{selected},\"rules\":[")?;
-    let mut first = true;
-    for (rule, &n) in rules.iter().zip(hits) {
-        if n == 0 {
-            continue;
-        }
-        if !first {
-            out.write_all(b",")?;
-        }
-        first = false;
-        open_rule(out, rule)?;
-        write!(out, ",\"hits\":{n}}}")?;
-    }
-    out.write_all(b"]}\n")
+    let rules = rules
+        .iter()
+        .zip(hits)
+        .filter(|&(_, &n)| n > 0)
+        .map(|(rule, &n)| RuleRecord::new(rule, Some(n)))
+        .collect();
+    write_line(out, &Record::Summary(SummaryRecord { files, selected, rules }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `s` as a JSON string, as records write it.
+    fn json(s: &str) -> String {
+        let mut out = Vec::new();
+        write_line(&mut out, &s).unwrap();
+        assert_eq!(out.pop(), Some(b'\n'));
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn strings_are_escaped() {
-        let mut out = Vec::new();
-        write_str(&mut out, "a\"b\\c\nd\u{1}é").unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\nd\u0001é""#);
+        assert_eq!(json("a\"b\\c\nd\u{1}é"), r#""a\"b\\c\nd\u0001é""#);
+    }
+
+    #[test]
+    fn control_characters_are_written_as_before() {
+        assert_eq!(json("\u{8}\u{c}\t\r\u{1f}\u{7f}/"), "\"\\u0008\\u000c\\t\\r\\u001f\u{7f}/\"");
     }
 }

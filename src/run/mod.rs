@@ -206,7 +206,7 @@ pub struct RunnerBuilder {
     line_buffered: bool,
     text: bool,
     recursive: bool,
-    filters: walk::Filters,
+    globs: walk::Globs,
     open: OpenOptions,
     threads: usize,
     quiet_errors: bool,
@@ -249,7 +249,7 @@ impl RunnerBuilder {
             line_buffered: false,
             text: false,
             recursive: false,
-            filters: walk::Filters::default(),
+            globs: walk::Globs::default(),
             open: OpenOptions::default(),
             threads: 1,
             quiet_errors: false,
@@ -358,9 +358,10 @@ impl RunnerBuilder {
         self
     }
 
-    /// `--include`, `--exclude`, `--exclude-dir`.
-    pub fn filters(&mut self, filters: walk::Filters) -> &mut Self {
-        self.filters = filters;
+    /// `--include`, `--exclude`, `--exclude-dir` (compiled by
+    /// [`RunnerBuilder::build`]).
+    pub fn filters(&mut self, globs: walk::Globs) -> &mut Self {
+        self.globs = globs;
         self
     }
 
@@ -469,9 +470,12 @@ impl RunnerBuilder {
     /// JSON lines), the program is compiled here.
     ///
     /// # Errors
-    /// [`ErrorKind::Usage`]: JSON escaping asked for with legacy rules;
-    /// [`ErrorKind::Compile`]: the one fixed program cannot be compiled.
+    /// [`ErrorKind::Usage`]: a glob that cannot be compiled, or JSON
+    /// escaping asked for with legacy rules; [`ErrorKind::Compile`]: the
+    /// one fixed program cannot be compiled.
     pub fn build(&self, rules: LoadedRules) -> Result<Runner, Error> {
+        let filters = walk::Filters::new(&self.globs)
+            .map_err(|e| Error::new(ErrorKind::Usage, e.to_string()))?;
         let legacy = rules.set.is_legacy();
         let escaping = match self.json_escaping {
             JsonEscaping::Always if legacy => {
@@ -524,7 +528,7 @@ impl RunnerBuilder {
             quiet_errors: self.quiet_errors,
             stdin_label: self.stdin_label.clone(),
             recursive: self.recursive,
-            filters: self.filters.clone(),
+            filters,
             with_filename: self.with_filename,
             stats: self.stats,
             rules_error: rules.error,
@@ -779,7 +783,6 @@ impl Runner {
         let implicit = operands.is_empty();
         let default = [PathBuf::from(if self.recursive { "." } else { "-" })];
         let files = if implicit { &default[..] } else { operands };
-        let filtering = !self.filters.include.is_empty() || !self.filters.exclude.is_empty();
         for file in files {
             if file.as_os_str() == "-" {
                 out.push(Target::Stdin);
@@ -798,7 +801,7 @@ impl Runner {
                         }
                     }
                 }
-            } else if !filtering || self.filters.accepts_file(file) {
+            } else if self.filters.accepts_file(file) {
                 out.push(Target::path(file.clone()));
             }
         }

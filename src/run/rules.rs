@@ -83,10 +83,11 @@ impl RuleSource {
         }
 
         let mut error = false;
-        let only_yaml = walk::Filters {
+        let yaml = walk::Globs {
             include: vec!["*.yml".into(), "*.yaml".into()],
-            ..walk::Filters::default()
+            ..walk::Globs::default()
         };
+        let only_yaml = walk::Filters::new(&yaml).expect("the YAML globs compile");
         let mut files = Vec::new();
         for root in &self.paths {
             if !root.is_dir() {

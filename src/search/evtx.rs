@@ -95,7 +95,7 @@ pub fn render(path: &Path, rendering: Rendering, threads: usize) -> io::Result<R
     // partial download): the chunk is padded with zeros so that its
     // records before the cut are read; the cut is reported as damage.
     let cut = bytes.len();
-    let truncated = cut > FILE_HEADER && (cut - FILE_HEADER) % CHUNK != 0;
+    let truncated = cut > FILE_HEADER && !(cut - FILE_HEADER).is_multiple_of(CHUNK);
     if truncated {
         bytes.resize(FILE_HEADER + (cut - FILE_HEADER).div_ceil(CHUNK) * CHUNK, 0);
         // Records follow the chunk's 512-byte header back to back; the

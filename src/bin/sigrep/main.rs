@@ -158,7 +158,7 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
         .line_buffered(args.line_buffered || io::stdout().is_terminal())
         .text(args.text)
         .recursive(args.recursive)
-        .filters(walk::Filters {
+        .filters(walk::Globs {
             include: args.include.clone(),
             exclude: args.exclude.clone(),
             exclude_dir: args.exclude_dir.clone(),
