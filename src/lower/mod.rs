@@ -77,8 +77,6 @@ pub mod value;
 
 use std::collections::HashMap;
 
-use globset::{GlobBuilder, GlobMatcher};
-
 pub use atom::{Atom, AtomKind, Literal, Piece};
 pub use formula::{AtomId, Formula};
 
@@ -196,18 +194,29 @@ struct Lowerer<'a> {
     warnings: Vec<String>,
 }
 
-/// A quantifier's name pattern (`1 of selection_*`): `*` is any run of
-/// characters, every other character stands for itself.
-fn name_glob(pattern: &str) -> std::result::Result<GlobMatcher, globset::Error> {
-    let mut glob = String::with_capacity(2 * pattern.len());
-    for c in pattern.chars() {
-        if c != '*' {
-            glob.push('\\');
+/// `*` glob over a whole name.
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Classic two-pointer wildcard match with backtracking to the last star.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && p[i] != '*' && p[i] == n[j] {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
         }
-        glob.push(c);
     }
-    let glob = GlobBuilder::new(&glob).literal_separator(false).backslash_escape(true).build()?;
-    Ok(glob.compile_matcher())
+    p[i..].iter().all(|&c| c == '*')
 }
 
 impl<'a> Lowerer<'a> {
@@ -279,10 +288,7 @@ impl<'a> Lowerer<'a> {
         let defs = &rule.detection.definitions;
         let chosen: Vec<&'a Definition> = match target {
             Target::Them => defs.iter().filter(|d| !d.name.starts_with('_')).collect(),
-            Target::Pattern(p) => {
-                let glob = name_glob(p).map_err(|e| Error::at(pos, e.to_string()))?;
-                defs.iter().filter(|d| glob.is_match(&d.name)).collect()
-            }
+            Target::Pattern(p) => defs.iter().filter(|d| glob_matches(p, &d.name)).collect(),
         };
         if chosen.is_empty() {
             return Err(Error::at(pos, format!("'{target}' matches no definition")));
