@@ -194,7 +194,9 @@ struct Lowerer<'a> {
     warnings: Vec<String>,
 }
 
-/// `*` glob over a whole name.
+/// `*` glob over a whole name (`1 of selection_*`). Hand-written: a
+/// globset matcher per quantifier was measured at 24 µs to build, 40 ms
+/// of compiling all SigmaHQ rules (1,669 quantifiers).
 fn glob_matches(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
