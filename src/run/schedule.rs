@@ -92,10 +92,10 @@ where
     W: Fn(J, &mut dyn Write, &mut PrintState) -> R + Sync,
     C: FnMut(R, &mut Output<'_>) -> io::Result<ControlFlow<()>>,
 {
-    if threads > 1 {
-        return on_threads(threads, output, next, work, consume);
-    }
     let mut next = next;
+    if threads > 1 {
+        return on_threads(threads, output, &mut next, &work, &mut consume);
+    }
     while let Some(job) = next() {
         let result = work(job, output.out, output.state);
         if consume(result, output)?.is_break() {
@@ -105,21 +105,22 @@ where
     Ok(())
 }
 
-/// [`in_order`] with worker threads.
-fn on_threads<J, R, N, W, C>(
+/// The job hand-out of [`in_order`].
+type Next<'f, J> = dyn FnMut() -> Option<J> + Send + 'f;
+/// A job's work.
+type Work<'f, J, R> = dyn Fn(J, &mut dyn Write, &mut PrintState) -> R + Sync + 'f;
+/// What is done with each result, in job order.
+type Consume<'f, R> = dyn FnMut(R, &mut Output<'_>) -> io::Result<ControlFlow<()>> + 'f;
+
+/// [`in_order`] with worker threads (called once per input or run: the
+/// closures are taken as trait objects).
+fn on_threads<J: Send, R: Send>(
     threads: usize,
     output: &mut Output<'_>,
-    next: N,
-    work: W,
-    mut consume: C,
-) -> io::Result<()>
-where
-    J: Send,
-    R: Send,
-    N: FnMut() -> Option<J> + Send,
-    W: Fn(J, &mut dyn Write, &mut PrintState) -> R + Sync,
-    C: FnMut(R, &mut Output<'_>) -> io::Result<ControlFlow<()>>,
-{
+    next: &mut Next<'_, J>,
+    work: &Work<'_, J, R>,
+    consume: &mut Consume<'_, R>,
+) -> io::Result<()> {
     let dispatch = Mutex::new(Dispatch { next, handed: 0, written: 0, stop: false });
     let turn = Condvar::new();
     let bound = AHEAD_PER_THREAD * threads;

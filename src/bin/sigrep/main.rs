@@ -8,7 +8,6 @@
 
 mod args;
 mod legacy;
-mod progress;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -16,7 +15,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use sigrep::lower::Options;
-use sigrep::printer::OutputMode;
+use sigrep::printer::{progress, OutputMode};
 use sigrep::ruleset::RuleSelector;
 use sigrep::run::{Error, ErrorKind, JsonEscaping, RuleSource, RunnerBuilder};
 use sigrep::search::{evtx, walk};
@@ -49,7 +48,14 @@ fn run(args: &Args) -> Result<u8, Error> {
     let (rules, files) = rule_source(args)?;
     let loaded = rules.load(&mut report)?;
     let rules_error = loaded.error;
-    let bar = progress::bar(args);
+    let forced = if args.progress {
+        Some(true)
+    } else if args.no_progress {
+        Some(false)
+    } else {
+        None
+    };
+    let bar = progress::on_stderr(forced);
     let runner = runner_builder(args)
         .progress(bar.clone().map(|b| b as Arc<dyn sigrep::run::Progress>))
         .build(loaded)?;
@@ -57,7 +63,7 @@ fn run(args: &Args) -> Result<u8, Error> {
         // Both on the terminal (--progress): output is written with the
         // progress line hidden.
         Some(bar) if io::stdout().is_terminal() => {
-            Box::new(progress::Suspending { inner: io::stdout().lock(), bar: bar.clone() })
+            Box::new(progress::Suspending { inner: io::stdout().lock(), line: bar.clone() })
         }
         _ => Box::new(io::stdout().lock()),
     };

@@ -2,24 +2,27 @@
 //! hits.txt`): files and bytes done, rate, time left; cleared at the end.
 //!
 //! Shown when stderr is a terminal and stdout is not (output goes to a
-//! file or a pipe), or with `--progress` whenever stderr is a terminal;
-//! never with `--no-progress`, never on stdout. No thread of its own: the
-//! line is redrawn (at most 20 times a second) when the search reports.
+//! file or a pipe), or, when forced (`--progress`), whenever stderr is a
+//! terminal; never when refused (`--no-progress`), never on stdout. No
+//! thread of its own: the line is redrawn (at most 20 times a second) when
+//! the search reports ([`crate::run::Progress`]). Output to the same
+//! terminal goes through [`Suspending`], messages through
+//! [`ProgressLine::suspend`], so that line and output never mix.
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sigrep::run::Progress;
 
-use crate::args::Args;
+use crate::run::Progress;
 
-/// The progress line, when the flags and terminals call for one.
-pub fn bar(args: &Args) -> Option<Arc<Bar>> {
-    let wanted = !args.no_progress
+/// The progress line on stderr, when the terminals call for one: `forced`
+/// is `Some(true)` for `--progress`, `Some(false)` for `--no-progress`.
+pub fn on_stderr(forced: Option<bool>) -> Option<Arc<ProgressLine>> {
+    let wanted = forced != Some(false)
         && io::stderr().is_terminal()
-        && (args.progress || !io::stdout().is_terminal());
+        && (forced == Some(true) || !io::stdout().is_terminal());
     wanted.then(|| {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
@@ -28,18 +31,18 @@ pub fn bar(args: &Args) -> Option<Arc<Bar>> {
             )
             .expect("a valid template"),
         );
-        Arc::new(Bar { bar, inputs: AtomicU64::new(0), inputs_done: AtomicU64::new(0) })
+        Arc::new(ProgressLine { bar, inputs: AtomicU64::new(0), inputs_done: AtomicU64::new(0) })
     })
 }
 
-/// An indicatif bar fed by the runtime.
-pub struct Bar {
+/// An indicatif line fed by the runtime.
+pub struct ProgressLine {
     bar: ProgressBar,
     inputs: AtomicU64,
     inputs_done: AtomicU64,
 }
 
-impl Bar {
+impl ProgressLine {
     /// Runs `f` (which writes to stderr) with the line hidden.
     pub fn suspend(&self, f: impl FnOnce()) {
         self.bar.suspend(f);
@@ -57,22 +60,22 @@ pub struct Suspending<W> {
     /// Where output goes.
     pub inner: W,
     /// The line to hide.
-    pub bar: Arc<Bar>,
+    pub line: Arc<ProgressLine>,
 }
 
 impl<W: Write> Write for Suspending<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let inner = &mut self.inner;
-        self.bar.bar.suspend(|| inner.write(buf))
+        self.line.bar.suspend(|| inner.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
         let inner = &mut self.inner;
-        self.bar.bar.suspend(|| inner.flush())
+        self.line.bar.suspend(|| inner.flush())
     }
 }
 
-impl Progress for Bar {
+impl Progress for ProgressLine {
     fn start(&self, inputs: u64, bytes: u64) {
         self.inputs.store(inputs, Ordering::Relaxed);
         self.show_inputs();
