@@ -48,14 +48,7 @@ fn run(args: &Args) -> Result<u8, Error> {
     let (rules, files) = rule_source(args)?;
     let loaded = rules.load(&mut report)?;
     let rules_error = loaded.error;
-    let forced = if args.progress {
-        Some(true)
-    } else if args.no_progress {
-        Some(false)
-    } else {
-        None
-    };
-    let bar = progress::on_stderr(forced);
+    let bar = progress::on_stderr(either(args.progress, args.no_progress));
     let runner = runner_builder(args)
         .progress(bar.clone().map(|b| b as Arc<dyn sigrep::run::Progress>))
         .build(loaded)?;
@@ -131,12 +124,10 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
     } else {
         OutputMode::Lines
     };
-    let json_escaping = if args.json_escaped {
-        JsonEscaping::Always
-    } else if args.no_json_escaped {
-        JsonEscaping::Never
-    } else {
-        JsonEscaping::Auto
+    let json_escaping = match either(args.json_escaped, args.no_json_escaped) {
+        Some(true) => JsonEscaping::Always,
+        Some(false) => JsonEscaping::Never,
+        None => JsonEscaping::Auto,
     };
     let threads =
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -152,13 +143,7 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
         .after(args.after)
         .line_number(args.line_number)
         .byte_offset(args.byte_offset)
-        .with_filename(if args.with_filename {
-            Some(true)
-        } else if args.no_filename {
-            Some(false)
-        } else {
-            None
-        })
+        .with_filename(either(args.with_filename, args.no_filename))
         .null(args.null)
         .color(color_choice(args))
         .line_buffered(args.line_buffered || io::stdout().is_terminal())
@@ -180,6 +165,18 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
         .stdin_label(args.label.as_deref().unwrap_or("(standard input)"))
         .json_escaping(json_escaping);
     builder
+}
+
+/// A pair of flags that override each other (`-H`/`-h`): `Some(true)`
+/// for the first, `Some(false)` for the second, `None` for neither.
+fn either(yes: bool, no: bool) -> Option<bool> {
+    if yes {
+        Some(true)
+    } else if no {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// Whether to colour output (`--color`, a terminal, NO_COLOR, TERM).
