@@ -43,7 +43,7 @@ fn progress_on_a_terminal_stderr_when_stdout_is_a_file() {
     let terminal =
         on_terminal(&dir, &format!("{sigrep} -n -j1 wmi.yml a.log b.log c.log > hits.txt"));
     // The line counts files and bytes, and is erased at the end.
-    assert!(terminal.contains("sigrep: 0/3 files"), "{terminal:?}");
+    assert!(terminal.contains("sigrep: 3/3 files"), "{terminal:?}");
     assert!(terminal.contains("KiB"), "{terminal:?}");
     assert!(terminal.ends_with("\r\x1b[2K"), "{terminal:?}");
     // The output file holds exactly the hits.

@@ -228,9 +228,9 @@ fn progress_counts_every_input_and_byte_once() {
         finished: AtomicU64,
     }
     impl sigrep::run::Progress for Counted {
-        fn start(&self, inputs: u64, bytes: u64) {
-            self.listed.store(inputs, Ordering::SeqCst);
-            self.total.store(bytes, Ordering::SeqCst);
+        fn listed(&self, inputs: u64, bytes: u64) {
+            self.listed.fetch_add(inputs, Ordering::SeqCst);
+            self.total.fetch_add(bytes, Ordering::SeqCst);
         }
         fn advance(&self, inputs: u64, bytes: u64) {
             self.inputs.fetch_add(inputs, Ordering::SeqCst);

@@ -24,7 +24,7 @@ pub fn on_stderr(forced: Option<bool>) -> Option<Arc<ProgressLine>> {
         && io::stderr().is_terminal()
         && (forced == Some(true) || !io::stdout().is_terminal());
     wanted.then(|| {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
                 "sigrep: {msg} files, {bytes}/{total_bytes} ({binary_bytes_per_sec}, {eta} left)",
@@ -76,11 +76,10 @@ impl<W: Write> Write for Suspending<W> {
 }
 
 impl Progress for ProgressLine {
-    fn start(&self, inputs: u64, bytes: u64) {
-        self.inputs.store(inputs, Ordering::Relaxed);
+    fn listed(&self, inputs: u64, bytes: u64) {
+        self.inputs.fetch_add(inputs, Ordering::Relaxed);
         self.show_inputs();
-        self.bar.set_length(bytes);
-        self.bar.tick();
+        self.bar.inc_length(bytes);
     }
 
     fn advance(&self, inputs: u64, bytes: u64) {

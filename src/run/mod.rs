@@ -169,8 +169,10 @@ pub fn io_message(e: &io::Error) -> String {
 /// input and special files count nothing), so that the bytes done
 /// reach the total.
 pub trait Progress: Send + Sync {
-    /// The inputs are listed: how many, and their bytes.
-    fn start(&self, inputs: u64, bytes: u64);
+    /// More inputs were listed: how many, and their bytes. Inputs are
+    /// listed as the search reaches them (a directory is walked while the
+    /// files found first are searched), so the totals grow.
+    fn listed(&self, inputs: u64, bytes: u64);
     /// `inputs` more inputs and `bytes` more bytes are done.
     fn advance(&self, inputs: u64, bytes: u64);
     /// The run is over (also when it stopped early or failed).
@@ -598,6 +600,9 @@ impl Report {
     }
 }
 
+/// The targets of a run, in order.
+type Targets<'r> = Box<dyn Iterator<Item = Target> + Send + 'r>;
+
 /// One thing to search.
 #[derive(Clone, Debug)]
 enum Target {
@@ -688,11 +693,14 @@ impl Runner {
         out: &mut dyn Write,
         report: &mut dyn FnMut(&str),
     ) -> Result<Report, Error> {
-        let (targets, recursed) = self.targets(operands);
-        if let Some(progress) = &self.progress {
-            progress.start(targets.len() as u64, targets.iter().map(Target::size).sum());
-        }
-        let found = self.search_targets(&targets, operands.len() > 1 || recursed, out, report);
+        let implicit = operands.is_empty();
+        let default = [PathBuf::from(if self.recursive { "." } else { "-" })];
+        let files = if implicit { &default[..] } else { operands };
+        // Like GNU grep, names are shown when several files were named
+        // (before --include/--exclude drop any) or a directory was searched.
+        let recursed = self.recursive && files.iter().any(|f| f.as_os_str() != "-" && f.is_dir());
+        let with_filename = self.with_filename.unwrap_or(operands.len() > 1 || recursed);
+        let found = self.search_targets(self.targets(files, implicit), with_filename, out, report);
         if let Some(progress) = &self.progress {
             progress.finish();
         }
@@ -702,16 +710,16 @@ impl Runner {
     /// [`Runner::run`] over listed targets.
     fn search_targets(
         &self,
-        targets: &[Target],
-        several: bool,
+        mut targets: Targets<'_>,
+        with_filename: bool,
         out: &mut dyn Write,
         report: &mut dyn FnMut(&str),
     ) -> Result<Report, Error> {
-        // Like GNU grep, names are shown when several files were named
-        // (before --include/--exclude drop any) or a directory was searched.
-        let with_filename = self.with_filename.unwrap_or(several);
         let printer = PrinterConfig { with_filename, ..self.printer.clone() };
-        let (file_threads, split_threads) = if targets.len() == 1 {
+        // One input gets the threads to itself (split into parts); several
+        // share them. Looking two targets ahead tells.
+        let first: Vec<Target> = targets.by_ref().take(2).collect();
+        let (file_threads, split_threads) = if first.len() == 1 {
             (1, if self.splittable { self.threads } else { 1 })
         } else {
             (self.threads, 1)
@@ -720,13 +728,20 @@ impl Runner {
         let mut totals = Report { error: self.rules_error, ..Report::default() };
         let mut state = PrintState::default();
         let mut output = Output { out, state: &mut state, color: self.printer.color };
-        let mut listed = targets.iter();
+        let mut targets = first.into_iter().chain(targets);
+        let progress = self.progress.as_deref();
         schedule::in_order(
             file_threads,
             &mut output,
-            move || listed.next(),
+            move || {
+                let target = targets.next()?;
+                if let Some(progress) = progress {
+                    progress.listed(1, target.size());
+                }
+                Some(target)
+            },
             |target, out: &mut dyn Write, state: &mut PrintState| {
-                let mut searched = self.search_target(target, &printer, split_threads, out, state);
+                let mut searched = self.search_target(&target, &printer, split_threads, out, state);
                 searched.size = target.size();
                 searched
             },
@@ -763,7 +778,7 @@ impl Runner {
             if self.printer.json {
                 json::write_summary(
                     out,
-                    targets.len() as u64,
+                    totals.inputs,
                     totals.selected,
                     infos,
                     totals.rule_hits.counts(),
@@ -776,36 +791,31 @@ impl Runner {
         Ok(totals)
     }
 
-    /// The targets in argument order, and whether a directory was walked.
-    fn targets(&self, operands: &[PathBuf]) -> (Vec<Target>, bool) {
-        let mut out = Vec::new();
-        let mut recursed = false;
-        let implicit = operands.is_empty();
-        let default = [PathBuf::from(if self.recursive { "." } else { "-" })];
-        let files = if implicit { &default[..] } else { operands };
-        for file in files {
+    /// The targets in argument order, listed as they are searched:
+    /// directories are walked while the files found first are searched
+    /// (see [`walk`]).
+    fn targets<'r>(&'r self, files: &'r [PathBuf], implicit: bool) -> Targets<'r> {
+        Box::new(files.iter().flat_map(move |file| -> Targets<'r> {
             if file.as_os_str() == "-" {
-                out.push(Target::Stdin);
+                Box::new(std::iter::once(Target::Stdin))
             } else if self.recursive && file.is_dir() {
-                recursed = true;
-                for entry in walk::walk(file, &self.filters) {
-                    match entry {
-                        // With no operand, GNU grep names files relative to
-                        // "." without a "./" prefix.
-                        walk::Entry::File(p) if implicit => out.push(Target::path(
-                            p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p),
-                        )),
-                        walk::Entry::File(p) => out.push(Target::path(p)),
-                        walk::Entry::Error(p, e) => {
-                            out.push(Target::Error(format!("{}: {}", p.display(), io_message(&e))))
-                        }
+                Box::new(walk::walk(file, &self.filters).map(move |entry| match entry {
+                    // With no operand, GNU grep names files relative to "."
+                    // without a "./" prefix.
+                    walk::Entry::File(p) if implicit => {
+                        Target::path(p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p))
                     }
-                }
+                    walk::Entry::File(p) => Target::path(p),
+                    walk::Entry::Error(p, e) => {
+                        Target::Error(format!("{}: {}", p.display(), io_message(&e)))
+                    }
+                }))
             } else if self.filters.accepts_file(file) {
-                out.push(Target::path(file.clone()));
+                Box::new(std::iter::once(Target::path(file.clone())))
+            } else {
+                Box::new(std::iter::empty())
             }
-        }
-        (out, recursed)
+        }))
     }
 
     /// Opens one target: its name in output, and the input or the reason
