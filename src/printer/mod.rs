@@ -15,7 +15,6 @@
 //! parallel can emit them in order.
 
 pub mod json;
-pub mod progress;
 
 use std::io::{self, Write};
 use std::sync::Arc;

@@ -12,7 +12,8 @@
 //! * listing the operands (stdin, files, `-r` directories with
 //!   `--include`/`--exclude`) and opening each input: mapped, read,
 //!   decompressed, or an event log's records ([`crate::search::open`]);
-//! * the printer of each input ([`Printer`]) and the per-rule statistics;
+//! * the printer of each input ([`Printer`]), the per-rule statistics, and
+//!   progress ([`Progress`]; [`progress`] draws it on a terminal);
 //! * the threads: inputs are searched in parallel, and one large mapped
 //!   file is cut into parts searched in parallel, both by the one scheduler
 //!   in [`schedule`], which writes output in argument order, identical to
@@ -27,6 +28,7 @@
 //! or [`ErrorKind::BrokenPipe`] when its reader went away).
 
 mod engines;
+pub mod progress;
 mod rules;
 mod schedule;
 mod summary;

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use sigrep::lower::Options;
-use sigrep::printer::{progress, OutputMode};
+use sigrep::printer::OutputMode;
 use sigrep::ruleset::RuleSelector;
-use sigrep::run::{Error, ErrorKind, JsonEscaping, RuleSource, RunnerBuilder};
+use sigrep::run::{progress, Error, ErrorKind, JsonEscaping, RuleSource, RunnerBuilder};
 use sigrep::search::{evtx, walk};
 
 use args::{Args, ColorChoice, EvtxFormat};

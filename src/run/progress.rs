@@ -5,7 +5,7 @@
 //! file or a pipe), or, when forced (`--progress`), whenever stderr is a
 //! terminal; never when refused (`--no-progress`), never on stdout. No
 //! thread of its own: the line is redrawn (at most 20 times a second) when
-//! the search reports ([`crate::run::Progress`]). Output to the same
+//! the search reports ([`Progress`]). Output to the same
 //! terminal goes through [`Suspending`], messages through
 //! [`ProgressLine::suspend`], so that line and output never mix.
 
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::Progress;
+use super::Progress;
 
 /// The progress line on stderr, when the terminals call for one: `forced`
 /// is `Some(true)` for `--progress`, `Some(false)` for `--no-progress`.
