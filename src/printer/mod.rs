@@ -156,6 +156,21 @@ pub struct FilePrinter<'a> {
     pub messages: Vec<String>,
     /// Selected lines per rule index (when rules are known).
     pub rule_hits: Vec<u64>,
+    /// The rule labels of the line being printed.
+    labels: Vec<u8>,
+}
+
+/// `n` in decimal, written into the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
 }
 
 impl<'a> FilePrinter<'a> {
@@ -167,7 +182,15 @@ impl<'a> FilePrinter<'a> {
         state: &'a mut PrintState,
     ) -> FilePrinter<'a> {
         let rule_hits = vec![0; config.rules.as_ref().map_or(0, |r| r.len())];
-        FilePrinter { config, name, out, state, messages: Vec::new(), rule_hits }
+        FilePrinter {
+            config,
+            name,
+            out,
+            state,
+            messages: Vec::new(),
+            rule_hits,
+            labels: Vec::new(),
+        }
     }
 
     fn colored(&mut self, color: &str, text: &[u8]) -> io::Result<()> {
@@ -202,18 +225,29 @@ impl<'a> FilePrinter<'a> {
         if self.config.with_filename {
             self.name_prefix(sep)?;
         }
+        let mut digits = [0; 20];
         if let Some(n) = line.number {
-            self.colored(COLOR_NUMBER, n.to_string().as_bytes())?;
+            self.colored(COLOR_NUMBER, decimal(n, &mut digits))?;
             self.colored(COLOR_SEP, &[sep])?;
         }
         if self.config.byte_offset {
-            self.colored(COLOR_NUMBER, line.offset.to_string().as_bytes())?;
+            self.colored(COLOR_NUMBER, decimal(line.offset, &mut digits))?;
             self.colored(COLOR_SEP, &[sep])?;
         }
         if let (true, Some(rules)) = (selected && !line.rules.is_empty(), &self.config.rules) {
-            let names: Vec<&str> =
-                line.rules.iter().map(|&r| rules[r as usize].label.as_str()).collect();
-            self.colored(COLOR_RULE, names.join(",").as_bytes())?;
+            // The labels joined by commas, in a buffer kept across lines:
+            // with a rule set every line is tagged, often by dozens.
+            let mut labels = std::mem::take(&mut self.labels);
+            labels.clear();
+            for (i, &r) in line.rules.iter().enumerate() {
+                if i > 0 {
+                    labels.push(b',');
+                }
+                labels.extend_from_slice(rules[r as usize].label.as_bytes());
+            }
+            let written = self.colored(COLOR_RULE, &labels);
+            self.labels = labels;
+            written?;
             self.colored(COLOR_SEP, &[sep])?;
         }
         match (
@@ -380,4 +414,15 @@ pub fn highlighter(program: &Program) -> Option<Regex> {
     let alts: Vec<String> =
         program.atoms().iter().map(|a| format!("(?:{})", a.to_regex())).collect();
     regex::bytes::RegexBuilder::new(&alts.join("|")).size_limit(64 << 20).build().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimals() {
+        let mut buf = [0; 20];
+        for n in [0, 7, 10, 99, 100, 12345, u64::MAX] {
+            assert_eq!(super::decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
 }
