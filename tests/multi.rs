@@ -339,3 +339,25 @@ fn attribution_on_generated_corpora_equals_single_rule_runs() {
     // The generator injects about 1% matches of each benchmark rule.
     assert!(rule_hits >= 100, "{rule_hits} rule hits: the sample is not exercised");
 }
+
+/// A program with thousands of atoms colours the literals of its atoms
+/// found in a line (one regex over all of them took minutes per megabyte
+/// with all SigmaHQ rules); a small one colours the regex's matches.
+#[test]
+fn colour_with_many_atoms_marks_their_literals() {
+    let dir = Dir::new();
+    let values: String = (0..1500).map(|i| format!("      - 'needle{i:04}x'\n")).collect();
+    dir.create(
+        "many.yml",
+        format!("title: many\ndetection:\n  keywords:\n{values}  condition: keywords\n"),
+    );
+    dir.create("a.log", "one NEEDLE0042X two needle1499x\nnothing\n");
+    let r = dir.run(&["--color=always", "many.yml", "a.log"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let m = |s: &str| format!("\x1b[01;31m\x1b[K{s}\x1b[m\x1b[K");
+    assert_eq!(r.stdout, format!("one {} two {}\n", m("NEEDLE0042X"), m("needle1499x")));
+    // The same line under a rule of few atoms: the regex's matches.
+    dir.create("few.yml", "title: few\ndetection:\n  k: ['needle0042x']\n  condition: k\n");
+    let r = dir.run(&["--color=always", "few.yml", "a.log"]);
+    assert_eq!(r.stdout, format!("one {} two needle1499x\n", m("NEEDLE0042X")));
+}

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use regex::bytes::Regex;
 
 use crate::compile::Program;
+use crate::lower::{AtomKind, Piece};
 use crate::ruleset::LoadedRule;
 use crate::search::{Line, Sink, Summary};
 
@@ -57,7 +58,7 @@ pub struct PrinterConfig {
     /// Colour escapes.
     pub color: bool,
     /// Highlights matched text in selected lines when colouring.
-    pub highlight: Option<Regex>,
+    pub highlight: Option<Highlighter>,
     /// The rules of the program, by index; when present, each selected
     /// line gets a field with the labels of the rules that select it
     /// (`NAME:NUMBER:label1,label2:LINE`), and per-rule hits are counted.
@@ -254,15 +255,12 @@ impl<'a> FilePrinter<'a> {
             &self.config.highlight,
             self.config.color && selected != self.config.highlight_context,
         ) {
-            (Some(re), true) => {
+            (Some(highlighter), true) => {
                 let mut last = 0;
-                for m in re.find_iter(line.bytes) {
-                    if m.is_empty() {
-                        continue;
-                    }
-                    self.out.write_all(&line.bytes[last..m.start()])?;
-                    self.colored(COLOR_MATCH, m.as_bytes())?;
-                    last = m.end();
+                for (start, end) in highlighter.matches(line.bytes) {
+                    self.out.write_all(&line.bytes[last..start])?;
+                    self.colored(COLOR_MATCH, &line.bytes[start..end])?;
+                    last = end;
                 }
                 self.out.write_all(&line.bytes[last..])?;
             }
@@ -404,16 +402,71 @@ impl Sink for Printer<'_> {
     }
 }
 
-/// A regex over every atom of `program`, for colouring matched text
-/// ([`PrinterConfig::highlight`]); `None` without atoms, or when the
-/// alternation is too large to build.
-pub fn highlighter(program: &Program) -> Option<Regex> {
-    if program.atoms().is_empty() {
+/// Programs with more atoms than this colour the literals of their atoms
+/// instead of the matches of one regex over all of them: with all SigmaHQ
+/// rules (26,000 atoms) that regex took minutes per megabyte.
+const HIGHLIGHT_REGEX_MAX_ATOMS: usize = 1000;
+
+/// Literal pieces shorter than this are not coloured in a rule set's lines
+/// (a space or a slash of some value would colour half of every line).
+const HIGHLIGHT_MIN_LITERAL: usize = 3;
+
+/// What colour marks as matched text in a line.
+#[derive(Clone, Debug)]
+pub enum Highlighter {
+    /// The matches of one regex over every atom: exactly the text the
+    /// rules match (programs of up to [`HIGHLIGHT_REGEX_MAX_ATOMS`] atoms).
+    Regex(Regex),
+    /// The occurrences of the atoms' literal pieces, ASCII case folded:
+    /// for rule sets, where the line's rule tags say which rules hit and
+    /// the colour only points at the values found.
+    Literals(Arc<aho_corasick::AhoCorasick>),
+}
+
+impl Highlighter {
+    /// The non-empty, non-overlapping spans to colour in `line`, in order.
+    fn matches(&self, line: &[u8]) -> Vec<(usize, usize)> {
+        match self {
+            Highlighter::Regex(re) => {
+                re.find_iter(line).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())).collect()
+            }
+            Highlighter::Literals(ac) => ac.find_iter(line).map(|m| (m.start(), m.end())).collect(),
+        }
+    }
+}
+
+/// The highlighter for `program`'s matches ([`PrinterConfig::highlight`]);
+/// `None` without atoms, or when it cannot be built.
+pub fn highlighter(program: &Program) -> Option<Highlighter> {
+    let atoms = program.atoms();
+    if atoms.is_empty() {
         return None;
     }
-    let alts: Vec<String> =
-        program.atoms().iter().map(|a| format!("(?:{})", a.to_regex())).collect();
-    regex::bytes::RegexBuilder::new(&alts.join("|")).size_limit(64 << 20).build().ok()
+    if atoms.len() <= HIGHLIGHT_REGEX_MAX_ATOMS {
+        let alts: Vec<String> = atoms.iter().map(|a| format!("(?:{})", a.to_regex())).collect();
+        let re = regex::bytes::RegexBuilder::new(&alts.join("|")).size_limit(64 << 20).build();
+        return re.ok().map(Highlighter::Regex);
+    }
+    let mut literals: Vec<&[u8]> = atoms
+        .iter()
+        .filter_map(|a| match &a.kind {
+            AtomKind::Text(pieces) => Some(pieces),
+            AtomKind::Regex(_) => None,
+        })
+        .flatten()
+        .filter_map(|piece| match piece {
+            Piece::Lit(bytes) if bytes.len() >= HIGHLIGHT_MIN_LITERAL => Some(&bytes[..]),
+            _ => None,
+        })
+        .collect();
+    literals.sort_unstable();
+    literals.dedup();
+    let ac = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(literals)
+        .ok()?;
+    Some(Highlighter::Literals(Arc::new(ac)))
 }
 
 #[cfg(test)]

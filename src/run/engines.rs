@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 
 use crate::compile::{self, Program};
 use crate::lower::Options;
-use crate::printer::highlighter;
+use crate::printer::{highlighter, Highlighter};
 use crate::ruleset::RuleSet;
 use crate::search::{jsonl, SearchInput};
 
@@ -51,7 +51,7 @@ pub struct Engine {
     /// The program.
     pub program: Program,
     /// Highlighter for `--color` (built only when colouring).
-    pub highlight: Option<regex::bytes::Regex>,
+    pub highlight: Option<Highlighter>,
 }
 
 /// The programs of one run, each compiled on first use.
