@@ -10,8 +10,9 @@
 //!
 //! * the programs ([`engines`]: plain or JSON-escaped, chosen per input);
 //! * listing the operands (stdin, files, `-r` directories with
-//!   `--include`/`--exclude`) and opening each input: mapped, read,
-//!   decompressed, or an event log's records ([`crate::search::open`]);
+//!   `--include`/`--exclude`, walked while the first files found are
+//!   searched) and opening each input: mapped, read, decompressed, or an
+//!   event log's records ([`crate::search::open`]);
 //! * the printer of each input ([`Printer`]), the per-rule statistics, and
 //!   progress ([`Progress`]; [`progress`] draws it on a terminal);
 //! * the threads: inputs are searched in parallel, and one large mapped
@@ -587,8 +588,8 @@ pub struct Report {
 impl Report {
     /// grep's exit status: 0 when a line was selected, 1 when none, 2 when
     /// an error occurred, except that `-q` exits 0 once a line was
-    /// selected, errors or not (as `-L` does since GNU grep 3.5, the status
-    /// follows selected lines, not listed names).
+    /// selected, errors or not. With `-L` too the status follows selected
+    /// lines, not listed names (GNU grep since 3.5).
     pub fn exit_status(&self) -> u8 {
         if self.stopped_early {
             0
