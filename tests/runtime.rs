@@ -33,6 +33,13 @@ fn load_set(dir: &Dir, report: &mut dyn FnMut(&str)) -> LoadedRules {
     RuleSource { paths: vec![rule_dir(dir)], ..RuleSource::default() }.load(report).unwrap()
 }
 
+/// Loads one rule file as grep's RULE operand.
+fn load_rule(path: &std::path::Path) -> LoadedRules {
+    RuleSource { paths: vec![path.to_path_buf()], single: true, ..RuleSource::default() }
+        .load(&mut |_| {})
+        .unwrap()
+}
+
 /// Runs `builder` over `operands`: output, messages, report.
 fn run(
     builder: &RunnerBuilder,
@@ -94,7 +101,7 @@ fn a_rule_set_over_files_through_the_library() {
     );
 
     // Two threads print the same bytes, messages and report.
-    builder.threads(2);
+    builder.threads(Some(2));
     let (out2, messages2, report2) = run(&builder, load_set(&dir, &mut |_| {}), &operands);
     assert_eq!(out2, out);
     assert_eq!(messages2, messages);
@@ -127,17 +134,14 @@ fn a_split_file_prints_what_one_thread_prints() {
         let outputs: Vec<(String, Report)> = [1, 2, 3]
             .into_iter()
             .map(|threads| {
-                let rules =
-                    RuleSource { paths: vec![rule.clone()], single: true, ..RuleSource::default() }
-                        .load(&mut |_| {})
-                        .unwrap();
+                let rules = load_rule(&rule);
                 let mut builder = RunnerBuilder::new();
                 builder
                     .mode(mode)
                     .json(json)
                     .line_number(numbers)
                     .byte_offset(numbers)
-                    .threads(threads);
+                    .threads(Some(threads));
                 let (out, messages, report) = run(&builder, rules, std::slice::from_ref(&log));
                 assert!(messages.is_empty(), "{messages:?}");
                 (out, report)
@@ -205,7 +209,7 @@ fn errors_have_kinds() {
     // thread count.
     let log = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wmi.log"));
     for threads in [1, 2] {
-        let runner = RunnerBuilder::new().threads(threads).build(legacy()).unwrap();
+        let runner = RunnerBuilder::new().threads(Some(threads)).build(legacy()).unwrap();
         let operands = [log.clone(), log.clone(), log.clone()];
         let e = runner.run(&operands, &mut ClosedAfter { room: 10 }, &mut |_| {}).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BrokenPipe, "{threads} threads");
@@ -250,11 +254,9 @@ fn progress_counts_every_input_and_byte_once() {
         [(small.clone(), 1), (small.clone(), 2), (vec![big.clone()], 2), (vec![big], 1)]
     {
         let counted = Arc::new(Counted::default());
-        let rules = RuleSource { paths: vec![rule.clone()], single: true, ..RuleSource::default() }
-            .load(&mut |_| {})
-            .unwrap();
+        let rules = load_rule(&rule);
         let runner = RunnerBuilder::new()
-            .threads(threads)
+            .threads(Some(threads))
             .progress(Some(counted.clone()))
             .build(rules)
             .unwrap();
@@ -348,14 +350,12 @@ proptest::proptest! {
         let rule = dir.create("r.yml", "title: t\ndetection:\n  k: [needle]\n  condition: k\n");
         let log = dir.create("x.log", &text);
         let (before, after) = if context { (before, after) } else { (0, 0) };
-        let rules = RuleSource { paths: vec![rule], single: true, ..RuleSource::default() }
-            .load(&mut |_| {})
-            .unwrap();
+        let rules = load_rule(&rule);
         let mut builder = RunnerBuilder::new();
         builder
             .line_number(true)
             .byte_offset(true)
-            .threads(threads)
+            .threads(Some(threads))
             .mmap(mmap)
             .split_sizes(1, part)
             .with_filename(Some(false));

@@ -35,13 +35,13 @@ mod schedule;
 mod summary;
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use engines::{Engine, Engines, JsonEscaping};
-pub use rules::{read_rule, LoadedRules, RuleSource};
+pub use rules::{emit_pcre, logsource_pairs, read_rule, LoadedRules, RuleSource};
 pub use summary::{explain, write_stats, RuleHits};
 
 use crate::compile::Program;
@@ -207,8 +207,8 @@ pub struct RunnerBuilder {
     byte_offset: bool,
     with_filename: Option<bool>,
     null: bool,
-    color: bool,
-    line_buffered: bool,
+    color: ColorChoice,
+    line_buffered: Option<bool>,
     text: bool,
     recursive: bool,
     globs: walk::Globs,
@@ -218,7 +218,38 @@ pub struct RunnerBuilder {
     stdin_label: String,
     json_escaping: JsonEscaping,
     progress: Option<Arc<dyn Progress>>,
+    progress_line: Option<bool>,
     split_sizes: (usize, usize),
+}
+
+/// When output is coloured (`--color`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// When stdout is a terminal, `NO_COLOR` is unset or empty and `TERM`
+    /// is not `dumb` (GNU grep's `auto`).
+    Auto,
+    /// Always.
+    Always,
+    /// Never (the default: a library user writing into a buffer gets
+    /// plain text unless it asks).
+    #[default]
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour, `Auto` resolved against stdout and the
+    /// environment.
+    pub fn resolve(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        }
+    }
 }
 
 impl fmt::Debug for dyn Progress {
@@ -250,8 +281,8 @@ impl RunnerBuilder {
             byte_offset: false,
             with_filename: None,
             null: false,
-            color: false,
-            line_buffered: false,
+            color: ColorChoice::Never,
+            line_buffered: Some(false),
             text: false,
             recursive: false,
             globs: walk::Globs::default(),
@@ -261,6 +292,7 @@ impl RunnerBuilder {
             stdin_label: "(standard input)".into(),
             json_escaping: JsonEscaping::Auto,
             progress: None,
+            progress_line: Some(false),
             split_sizes: (SPLIT_MIN, SPLIT_PART),
         }
     }
@@ -338,16 +370,16 @@ impl RunnerBuilder {
         self
     }
 
-    /// Colour escapes in the output (the front end decides, from
-    /// `--color`, the terminal and NO_COLOR).
-    pub fn color(&mut self, yes: bool) -> &mut Self {
-        self.color = yes;
+    /// Colour escapes in the output (`--color`).
+    pub fn color(&mut self, choice: ColorChoice) -> &mut Self {
+        self.color = choice;
         self
     }
 
-    /// Flush after every line (`--line-buffered`, or a terminal).
-    pub fn line_buffered(&mut self, yes: bool) -> &mut Self {
-        self.line_buffered = yes;
+    /// Flush after every line: `Some(true)` for `--line-buffered`, `None`
+    /// for grep's default (when stdout is a terminal).
+    pub fn line_buffered(&mut self, flush: Option<bool>) -> &mut Self {
+        self.line_buffered = flush;
         self
     }
 
@@ -388,9 +420,11 @@ impl RunnerBuilder {
         self
     }
 
-    /// `-j NUM`: threads (at least one).
-    pub fn threads(&mut self, threads: usize) -> &mut Self {
-        self.threads = threads.max(1);
+    /// `-j NUM`: threads (at least one); `None` for one per core.
+    pub fn threads(&mut self, threads: Option<usize>) -> &mut Self {
+        self.threads = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
         self
     }
 
@@ -419,6 +453,15 @@ impl RunnerBuilder {
     #[doc(hidden)]
     pub fn split_sizes(&mut self, min_file: usize, part: usize) -> &mut Self {
         self.split_sizes = (min_file, part.max(1));
+        self
+    }
+
+    /// The progress line on stderr ([`progress::on_stderr`]) for
+    /// [`Runner::run_on_stdout`]: `Some(true)` forces it, `Some(false)`
+    /// refuses it, `None` shows it when stderr is a terminal and stdout is
+    /// not.
+    pub fn progress_line(&mut self, forced: Option<bool>) -> &mut Self {
+        self.progress_line = forced;
         self
     }
 
@@ -497,6 +540,11 @@ impl RunnerBuilder {
         let infos: Option<Arc<Vec<RuleInfo>>> = (rules.multi || self.json || self.stats)
             .then(|| Arc::new(rules.set.rules().iter().map(RuleInfo::of).collect()));
         let search = self.search_config(infos.is_some());
+        let color = self.color.resolve();
+        let line = match self.progress_line {
+            Some(false) => None,
+            forced => progress::on_stderr(forced),
+        };
         let printer = PrinterConfig {
             mode: self.mode,
             // Decided per run by the operands (see `Runner::run`).
@@ -504,15 +552,15 @@ impl RunnerBuilder {
             line_number: self.line_number,
             byte_offset: self.byte_offset,
             null: self.null,
-            color: self.color,
+            color,
             // Per program: set for each input.
             highlight: None,
             rules: infos.clone(),
             json: self.json,
             highlight_context: self.invert,
-            line_buffered: self.line_buffered,
+            line_buffered: self.line_buffered.unwrap_or_else(|| io::stdout().is_terminal()),
         };
-        let engines = Engines::new(rules.set, escaping, self.color);
+        let engines = Engines::new(rules.set, escaping, color);
         if escaping != JsonEscaping::Auto {
             // One program for every input: a failure to compile it is fatal.
             engines.default()?;
@@ -537,7 +585,11 @@ impl RunnerBuilder {
             with_filename: self.with_filename,
             stats: self.stats,
             rules_error: rules.error,
-            progress: self.progress.clone(),
+            progress: self
+                .progress
+                .clone()
+                .or_else(|| line.clone().map(|l| l as Arc<dyn Progress>)),
+            progress_line: line,
             split_sizes: self.split_sizes,
         })
     }
@@ -565,6 +617,8 @@ pub struct Runner {
     /// A rule file could not be loaded (reported already).
     rules_error: bool,
     progress: Option<Arc<dyn Progress>>,
+    /// The progress line on stderr, when shown.
+    progress_line: Option<Arc<progress::ProgressLine>>,
     /// See [`RunnerBuilder::split_sizes`].
     split_sizes: (usize, usize),
 }
@@ -610,22 +664,19 @@ type Targets<'r> = Box<dyn Iterator<Item = Target> + Send + 'r>;
 #[derive(Clone, Debug)]
 enum Target {
     Stdin,
-    /// A path, and its size when it is a regular file (for progress).
-    Path(PathBuf, u64),
+    Path(PathBuf),
     /// A problem found while listing (reported in order).
     Error(String),
 }
 
 impl Target {
-    fn path(path: PathBuf) -> Target {
-        let size = std::fs::metadata(&path).map_or(0, |m| if m.is_file() { m.len() } else { 0 });
-        Target::Path(path, size)
-    }
-
-    /// Bytes the input counts for in progress.
+    /// Bytes the input counts for in progress: a regular file's size (a
+    /// `stat`, made only when progress is reported).
     fn size(&self) -> u64 {
         match self {
-            Target::Path(_, size) => *size,
+            Target::Path(path) => {
+                std::fs::metadata(path).map_or(0, |m| if m.is_file() { m.len() } else { 0 })
+            }
             Target::Stdin | Target::Error(_) => 0,
         }
     }
@@ -680,6 +731,46 @@ impl Runner {
             )?;
         }
         Ok(())
+    }
+
+    /// [`Runner::run`] printing to stdout (buffered; with the progress line,
+    /// if shown, hidden while output or a message is written), messages to
+    /// `report`.
+    ///
+    /// # Errors
+    /// As [`Runner::run`].
+    pub fn run_on_stdout(
+        &self,
+        operands: &[PathBuf],
+        report: &mut dyn FnMut(&str),
+    ) -> Result<Report, Error> {
+        let mut out = self.stdout();
+        match &self.progress_line {
+            Some(line) => self.run(operands, &mut out, &mut |m| line.suspend(|| report(m))),
+            None => self.run(operands, &mut out, report),
+        }
+    }
+
+    /// [`Runner::explain`] on stdout.
+    ///
+    /// # Errors
+    /// As [`Runner::explain`].
+    pub fn explain_on_stdout(&self) -> Result<(), Error> {
+        let mut out = self.stdout();
+        self.explain(&mut out)?;
+        Ok(out.flush()?)
+    }
+
+    /// Buffered stdout; written with the progress line hidden when both
+    /// are on the terminal.
+    fn stdout(&self) -> io::BufWriter<Box<dyn Write + '_>> {
+        let stdout: Box<dyn Write> = match &self.progress_line {
+            Some(line) if io::stdout().is_terminal() => {
+                Box::new(progress::Suspending { inner: io::stdout().lock(), line: line.clone() })
+            }
+            _ => Box::new(io::stdout().lock()),
+        };
+        io::BufWriter::with_capacity(64 * 1024, stdout)
     }
 
     /// Searches the operands (standard input when there are none, or `.`
@@ -738,15 +829,16 @@ impl Runner {
             &mut output,
             move || {
                 let target = targets.next()?;
-                if let Some(progress) = progress {
-                    progress.listed(1, target.size());
-                }
-                Some(target)
+                let size = progress.map_or(0, |progress| {
+                    let size = target.size();
+                    progress.listed(1, size);
+                    size
+                });
+                Some((target, size))
             },
-            |target, out: &mut dyn Write, state: &mut PrintState| {
-                let mut searched = self.search_target(&target, &printer, split_threads, out, state);
-                searched.size = target.size();
-                searched
+            |(target, size), out: &mut dyn Write, state: &mut PrintState| Searched {
+                size,
+                ..self.search_target(&target, &printer, split_threads, out, state)
             },
             |searched, output| {
                 if let Some(e) = searched.output_error {
@@ -806,15 +898,15 @@ impl Runner {
                     // With no operand, GNU grep names files relative to "."
                     // without a "./" prefix.
                     walk::Entry::File(p) if implicit => {
-                        Target::path(p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p))
+                        Target::Path(p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p))
                     }
-                    walk::Entry::File(p) => Target::path(p),
+                    walk::Entry::File(p) => Target::Path(p),
                     walk::Entry::Error(p, e) => {
                         Target::Error(format!("{}: {}", p.display(), io_message(&e)))
                     }
                 }))
             } else if self.filters.accepts_file(file) {
-                Box::new(std::iter::once(Target::path(file.clone())))
+                Box::new(std::iter::once(Target::Path(file.clone())))
             } else {
                 Box::new(std::iter::empty())
             }
@@ -830,7 +922,7 @@ impl Runner {
                 let reader = if self.open.sniff { search::decode::sniff(stdin) } else { Ok(stdin) };
                 (self.stdin_label.clone(), reader.map(|r| Opened::Input(SearchInput::Reader(r))))
             }
-            Target::Path(p, _) => (p.display().to_string(), search::open(p, &self.open)),
+            Target::Path(p) => (p.display().to_string(), search::open(p, &self.open)),
             Target::Error(_) => unreachable!("listing errors are not opened"),
         }
     }

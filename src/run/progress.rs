@@ -36,6 +36,7 @@ pub fn on_stderr(forced: Option<bool>) -> Option<Arc<ProgressLine>> {
 }
 
 /// An indicatif line fed by the runtime.
+#[derive(Debug)]
 pub struct ProgressLine {
     bar: ProgressBar,
     inputs: AtomicU64,

@@ -135,3 +135,38 @@ impl RuleSource {
         added.map_err(Error::from)
     }
 }
+
+/// `KEY=VALUE` selection pairs (`--logsource product=linux,service=sshd`),
+/// trimmed.
+///
+/// # Errors
+/// [`ErrorKind::Usage`]: a pair without `=`.
+pub fn logsource_pairs(pairs: &[String]) -> Result<Vec<(String, String)>, Error> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                Error::new(ErrorKind::Usage, format!("--logsource: '{pair}' is not KEY=VALUE"))
+            })?;
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+/// What the legacy `sigmac -t grep` backend emits for the rule file at
+/// `path` (`--emit-pcre`): the regex of each rule document, one per line.
+///
+/// # Errors
+/// The file cannot be read, or sigmac's reason for failing
+/// ([`ErrorKind::Rule`], at its position).
+pub fn emit_pcre(path: &Path) -> Result<Vec<u8>, Error> {
+    let text = read_rule(path)?;
+    let queries = crate::legacy::convert(&text)
+        .map_err(|e| Error::from(e.into_error().in_file(&path.display().to_string())))?;
+    let mut out = Vec::new();
+    for q in &queries {
+        out.extend_from_slice(q.regex.as_bytes());
+        out.push(b'\n');
+    }
+    Ok(out)
+}

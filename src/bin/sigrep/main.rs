@@ -1,4 +1,4 @@
-//! The sigrep command: flags → library builders → [`sigrep::run`] → exit
+//! The sigrep command: flags → library builders ([`sigrep::run`]) → exit
 //! status.
 //!
 //! Exit status as GNU grep: 0 when a line was selected, 1 when none, 2 when
@@ -7,20 +7,19 @@
 //! program quietly with status 0.
 
 mod args;
-mod legacy;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use sigrep::lower::Options;
 use sigrep::printer::OutputMode;
 use sigrep::ruleset::RuleSelector;
-use sigrep::run::{progress, Error, ErrorKind, JsonEscaping, RuleSource, RunnerBuilder};
+use sigrep::run::{self, ColorChoice, Error, ErrorKind, JsonEscaping, RuleSource, RunnerBuilder};
 use sigrep::search::{evtx, walk};
 
-use args::{Args, ColorChoice, EvtxFormat};
+use args::{Args, EvtxFormat};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -42,62 +41,37 @@ fn report(message: &str) {
 }
 
 fn run(args: &Args) -> Result<u8, Error> {
+    let usage = |message: &str| Error::new(ErrorKind::Usage, message);
     if args.emit_pcre {
-        return legacy::emit_pcre(args);
+        let rule = match args.operands.as_slice() {
+            [rule] => rule,
+            [] => return Err(usage("no rule given (usage: sigrep --emit-pcre RULE)")),
+            _ => return Err(usage("--emit-pcre takes one RULE and no FILE")),
+        };
+        io::stdout().lock().write_all(&run::emit_pcre(rule)?)?;
+        return Ok(0);
     }
-    let (rules, files) = rule_source(args)?;
-    let loaded = rules.load(&mut report)?;
-    let rules_error = loaded.error;
-    let bar = progress::on_stderr(either(args.progress, args.no_progress));
-    let runner = runner_builder(args)
-        .progress(bar.clone().map(|b| b as Arc<dyn sigrep::run::Progress>))
-        .build(loaded)?;
-    let stdout: Box<dyn Write> = match &bar {
-        // Both on the terminal (--progress): output is written with the
-        // progress line hidden.
-        Some(bar) if io::stdout().is_terminal() => {
-            Box::new(progress::Suspending { inner: io::stdout().lock(), line: bar.clone() })
-        }
-        _ => Box::new(io::stdout().lock()),
+    // One RULE operand before the FILEs, or rule sets with -f.
+    let (paths, files) = match (args.rules.is_empty(), args.operands.split_first()) {
+        (false, _) => (args.rules.clone(), &args.operands[..]),
+        (true, Some((rule, files))) => (vec![rule.clone()], files),
+        (true, None) => return Err(usage("no rule given (usage: sigrep RULE [FILE]...)")),
     };
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout);
+    let loaded = rule_source(args, paths)?.load(&mut report)?;
+    let rules_error = loaded.error;
+    let runner = runner_builder(args).build(loaded)?;
     if args.explain {
-        runner.explain(&mut out)?;
-        out.flush()?;
+        runner.explain_on_stdout()?;
         return Ok(if rules_error { 2 } else { 0 });
     }
-    let found = match &bar {
-        // Messages go to stderr with the progress line hidden.
-        Some(bar) => runner.run(files, &mut out, &mut |m| bar.suspend(|| report(m))),
-        None => runner.run(files, &mut out, &mut report),
-    }?;
-    Ok(found.exit_status())
+    Ok(runner.run_on_stdout(files, &mut report)?.exit_status())
 }
 
-/// The rules the flags name, and the operands left for inputs.
-fn rule_source(args: &Args) -> Result<(RuleSource, &[std::path::PathBuf]), Error> {
-    let mut logsource = Vec::new();
-    for pair in &args.logsource {
-        let (k, v) = pair.split_once('=').ok_or_else(|| {
-            Error::new(ErrorKind::Usage, format!("--logsource: '{pair}' is not KEY=VALUE"))
-        })?;
-        logsource.push((k.trim().to_string(), v.trim().to_string()));
-    }
-    let single = args.rules.is_empty();
-    let (paths, files) = if single {
-        let Some((rule, files)) = args.operands.split_first() else {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                "no rule given (usage: sigrep RULE [FILE]...)",
-            ));
-        };
-        (vec![rule.clone()], files)
-    } else {
-        (args.rules.clone(), &args.operands[..])
-    };
-    let source = RuleSource {
+/// The rules the flags name.
+fn rule_source(args: &Args, paths: Vec<PathBuf>) -> Result<RuleSource, Error> {
+    Ok(RuleSource {
+        single: args.rules.is_empty(),
         paths,
-        single,
         legacy: args.legacy,
         options: Options { ignore_case: !args.no_ignore_case, ..Options::default() },
         selector: RuleSelector {
@@ -105,10 +79,9 @@ fn rule_source(args: &Args) -> Result<(RuleSource, &[std::path::PathBuf]), Error
             statuses: args.status.clone(),
             tags: args.tag.clone(),
             ids: args.id.clone(),
-            logsource,
+            logsource: run::logsource_pairs(&args.logsource)?,
         },
-    };
-    Ok((source, files))
+    })
 }
 
 /// The runner the flags describe.
@@ -129,8 +102,6 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
         Some(false) => JsonEscaping::Never,
         None => JsonEscaping::Auto,
     };
-    let threads =
-        args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut builder = RunnerBuilder::new();
     builder
         .mode(mode)
@@ -145,8 +116,12 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
         .byte_offset(args.byte_offset)
         .with_filename(either(args.with_filename, args.no_filename))
         .null(args.null)
-        .color(color_choice(args))
-        .line_buffered(args.line_buffered || io::stdout().is_terminal())
+        .color(match args.color.unwrap_or_default() {
+            args::ColorChoice::Auto => ColorChoice::Auto,
+            args::ColorChoice::Always => ColorChoice::Always,
+            args::ColorChoice::Never => ColorChoice::Never,
+        })
+        .line_buffered(args.line_buffered.then_some(true))
         .text(args.text)
         .recursive(args.recursive)
         .filters(walk::Globs {
@@ -160,10 +135,11 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
             EvtxFormat::Kv => evtx::Rendering::KeyValue,
             EvtxFormat::Xml => evtx::Rendering::Xml,
         })
-        .threads(threads)
+        .threads(args.threads)
         .quiet_errors(args.no_messages)
         .stdin_label(args.label.as_deref().unwrap_or("(standard input)"))
-        .json_escaping(json_escaping);
+        .json_escaping(json_escaping)
+        .progress_line(either(args.progress, args.no_progress));
     builder
 }
 
@@ -176,18 +152,5 @@ fn either(yes: bool, no: bool) -> Option<bool> {
         Some(false)
     } else {
         None
-    }
-}
-
-/// Whether to colour output (`--color`, a terminal, NO_COLOR, TERM).
-fn color_choice(args: &Args) -> bool {
-    match args.color.unwrap_or_default() {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
-        }
     }
 }
