@@ -408,3 +408,74 @@ fn the_automaton_placeholder_in_a_line_means_nothing() {
     let want: &[u8] = b"1:not_y:plain line\n2:not_y:\xFF\xFE\xFD never\n3:not_y,x:an x here\n";
     assert_eq!(r.stdout_bytes, want, "{}", r.stdout);
 }
+
+/// KELVIN SIGN and LONG S fold to `k` and `s` (as `grep -P -i` folds them
+/// in a UTF-8 locale), in rule values and in lines, in every mode: a
+/// single rule and a rule set, default and `--legacy` semantics, folded and
+/// `--no-ignore-case`; lines with and without colour, `-b` offsets and
+/// `--json` are those of the line as written.
+#[test]
+fn case_partners_of_ascii_letters_in_values_and_lines() {
+    let dir = Dir::new();
+    // A LONG S in a value, an ASCII value with k, a sequence.
+    dir.create(
+        "rules/partners.yml",
+        "title: partners\ndetection:\n  sel: ['Kelvin', '\u{17F}ys', 'ask*ing']\n  condition: sel\n",
+    );
+    let lines = [
+        "Kelvin ok",                                 // 1: as written
+        "\u{212A}elvin",                             // 2: KELVIN SIGN for K
+        "kelvin",                                    // 3
+        "SYS",                                       // 4: S for LONG S
+        "\u{17F}ys",                                 // 5: as written
+        "a\u{17F}k then ing",                        // 6: LONG S inside a sequence
+        "\u{212A} far before: x kelvin at the end",  // 7: partner long before the value
+        "a \u{2019} quote, \u{212A}\u{17F} nothing", // 8: partners, no value
+        "nothing",                                   // 9
+    ];
+    dir.create("in.log", &(lines.join("\n") + "\n"));
+    let numbers = |r: &crate::util::Run| -> Vec<String> {
+        r.stdout.lines().map(|l| l.split(':').next().unwrap().to_string()).collect()
+    };
+    for rule in [&["rules/partners.yml"][..], &["-f", "rules"][..]] {
+        for legacy in [false, true] {
+            let mode = |extra: &[&str]| {
+                let mut args: Vec<&str> = vec!["-n", "--color=never"];
+                if legacy {
+                    args.push("--legacy");
+                }
+                args.extend_from_slice(extra);
+                args.extend_from_slice(rule);
+                args.push("in.log");
+                let r = dir.run(&args);
+                assert_eq!(r.stderr, "", "{args:?}");
+                r
+            };
+            let folded = mode(&[]);
+            assert_eq!(
+                numbers(&folded),
+                ["1", "2", "3", "4", "5", "6", "7"],
+                "{rule:?} legacy {legacy}"
+            );
+            // The line printed is the line as written.
+            assert!(folded.stdout.contains(":\u{212A}elvin\n"), "{}", folded.stdout);
+            let cased = mode(&["--no-ignore-case"]);
+            assert_eq!(numbers(&cased), ["1", "5"], "{rule:?} legacy {legacy}");
+        }
+    }
+    // Offsets and JSON are the line's own bytes.
+    let r = dir.run(&["-b", "rules/partners.yml", "in.log"]);
+    let second = "Kelvin ok\n".len();
+    assert!(
+        r.stdout.starts_with(&format!("0:Kelvin ok\n{second}:\u{212A}elvin\n")),
+        "{}",
+        r.stdout
+    );
+    let r = dir.run(&["--json", "rules/partners.yml", "in.log"]);
+    assert!(r.stdout.contains("\"\u{212A}elvin\"") || r.stdout.contains("\\u212a"), "{}", r.stdout);
+    // Colour marks the value where it is written, KELVIN SIGN included.
+    let r = dir.run(&["--color=always", "rules/partners.yml", "in.log"]);
+    let marked = r.stdout.lines().nth(1).unwrap();
+    assert!(marked.contains("\u{212A}elvin\x1b["), "{marked:?}");
+    assert!(marked.starts_with("\x1b["), "{marked:?}");
+}

@@ -6,26 +6,21 @@
 //! `memchr::memmem` finders, piece after piece, each piece's first
 //! occurrence after the previous one's end (the earliest end is the best
 //! choice, as in the matcher). Case-sensitive pieces are looked for in the
-//! line itself; case-folded pieces, when they are ASCII, in an
-//! ASCII-lowercased copy of the line, made once per line. That is exact
-//! unless the line holds a non-ASCII case partner of an ASCII letter
-//! (KELVIN SIGN for `k`, LONG S for `s`, as in the matcher): such lines
-//! take the regex. (An ASCII needle cannot match inside a multi-byte
-//! character: those bytes are all 0x80 or above.) Everything else runs the
-//! atom's own regex ([`super::regexes`]).
-
-use std::sync::LazyLock;
+//! line itself; case-folded pieces, when they are ASCII (the partners of
+//! ASCII letters, KELVIN SIGN and LONG S, spelled as their letters), in an
+//! ASCII-lowercased copy of the line, made once per line, with those
+//! partners as their letters ([`LetterLine`]); `?` counts at the edges are
+//! taken in the line's own offsets. (An ASCII needle cannot match inside a
+//! multi-byte character: those bytes are all 0x80 or above.) Everything
+//! else runs the atom's own regex ([`super::regexes`]).
 
 use memchr::memmem::Finder;
 
+use super::letters::LetterLine;
 use super::matcher::literal_plan;
 use super::regexes::AtomRegexes;
+use crate::lower::atom::partners_as_letters;
 use crate::lower::Atom;
-
-/// The non-ASCII characters that Unicode simple case folding pairs with an
-/// ASCII letter: KELVIN SIGN (k) and LONG S (s).
-static ASCII_PARTNERS: LazyLock<[Finder<'static>; 2]> =
-    LazyLock::new(|| [Finder::new("\u{212A}"), Finder::new("\u{17F}")]);
 
 /// How one atom is checked.
 #[derive(Debug)]
@@ -43,20 +38,19 @@ pub(crate) struct AtomChecker {
     checks: Vec<Check>,
 }
 
-/// The lowercased copy of the current line (per thread).
+/// The lowercased copy of the current line (per thread), partners of
+/// ASCII letters as their letters.
 #[derive(Debug, Default)]
 pub(crate) struct FoldedLine {
-    buf: Vec<u8>,
-    /// `None` until a folded check needs it; then whether `buf` is the
-    /// line's lowercase copy (false: the line holds a non-ASCII case
-    /// partner of an ASCII letter).
-    usable: Option<bool>,
+    copy: LetterLine,
+    /// False until a folded check makes the copy.
+    made: bool,
 }
 
 impl FoldedLine {
     /// Forgets the previous line.
     pub(crate) fn reset(&mut self) {
-        self.usable = None;
+        self.made = false;
     }
 }
 
@@ -73,20 +67,20 @@ impl AtomChecker {
                 let plan = literal_plan(atom).filter(|_| on_demand);
                 let Some(plan) = plan else { return Check::Regex };
                 let fold = atom.fold_case;
-                if fold && plan.alternatives.iter().flatten().any(|p| !p.is_ascii()) {
+                let needle = |p: &Vec<u8>| {
+                    if fold {
+                        partners_as_letters(p).to_ascii_lowercase()
+                    } else {
+                        p.clone()
+                    }
+                };
+                if fold && plan.alternatives.iter().flatten().any(|p| !needle(p).is_ascii()) {
                     return Check::Regex;
                 }
                 let alternatives = plan
                     .alternatives
                     .iter()
-                    .map(|alt| {
-                        alt.iter()
-                            .map(|p| {
-                                let needle = if fold { p.to_ascii_lowercase() } else { p.clone() };
-                                Finder::new(&needle).into_owned()
-                            })
-                            .collect()
-                    })
+                    .map(|alt| alt.iter().map(|p| Finder::new(&needle(p)).into_owned()).collect())
                     .collect();
                 Check::Pieces {
                     alternatives,
@@ -110,24 +104,23 @@ impl AtomChecker {
         let Check::Pieces { alternatives, lead, trail, fold } = &self.checks[a] else {
             return regexes.regex(a).is_match(line);
         };
-        let hay = if *fold {
-            let usable = *folded.usable.get_or_insert_with(|| {
-                let usable =
-                    line.is_ascii() || !ASCII_PARTNERS.iter().any(|p| p.find(line).is_some());
-                if usable {
-                    folded.buf.clear();
-                    folded.buf.extend(line.iter().map(u8::to_ascii_lowercase));
-                }
-                usable
-            });
-            if !usable {
-                return regexes.regex(a).is_match(line);
-            }
-            &folded.buf[..]
-        } else {
-            line
-        };
-        alternatives.iter().any(|pieces| in_order(hay, pieces, *lead, *trail))
+        if !*fold {
+            return alternatives.iter().any(|pieces| in_order(line, pieces, *lead, *trail));
+        }
+        if !folded.made {
+            folded.copy.fill(line, 0, true);
+            folded.made = true;
+        }
+        let copy = &folded.copy;
+        if !copy.replaced_any() {
+            return alternatives.iter().any(|pieces| in_order(copy.bytes(), pieces, *lead, *trail));
+        }
+        // The copy is shorter than the line: `?` counts are line offsets.
+        let from = copy.at_or_after(*lead);
+        alternatives.iter().any(|pieces| {
+            find_in_order(copy.bytes(), pieces, from)
+                .is_some_and(|end| line.len() - copy.line_offset(end) >= *trail)
+        })
     }
 }
 
@@ -135,15 +128,17 @@ impl AtomChecker {
 /// `lead` or later and the last ending `trail` or more bytes before the
 /// end.
 fn in_order(hay: &[u8], pieces: &[Finder<'_>], lead: usize, trail: usize) -> bool {
-    let mut from = lead;
+    find_in_order(hay, pieces, lead).is_some_and(|end| hay.len() - end >= trail)
+}
+
+/// Where the earliest occurrence of `pieces` in order in `hay`, the first
+/// starting at `from` or later, ends.
+fn find_in_order(hay: &[u8], pieces: &[Finder<'_>], from: usize) -> Option<usize> {
+    let mut from = from;
     for piece in pieces {
-        let Some(rest) = hay.get(from..) else { return false };
-        match piece.find(rest) {
-            Some(i) => from += i + piece.needle().len(),
-            None => return false,
-        }
+        from += piece.find(hay.get(from..)?)? + piece.needle().len();
     }
-    hay.len() - from >= trail
+    Some(from)
 }
 
 #[cfg(test)]

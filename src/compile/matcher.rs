@@ -20,9 +20,16 @@
 //! checked byte for byte where they occur. Non-ASCII letters of folded
 //! pieces are spelled out as variants (É/é). Two ASCII letters have
 //! non-ASCII partners under Unicode simple case folding (k: KELVIN SIGN,
-//! s: LONG S); the automaton also looks for those partner characters, and
-//! a line that holds one is decided by the exact path (each atom's own
-//! regex), which is rare in logs.
+//! s: LONG S): patterns spell those partners as their letters, and the
+//! automaton also looks for the partners themselves. The scan reads a line
+//! as it is until a partner occurs; from there on it reads a copy in which
+//! each partner is its letter ([`LetterLine`]), after restoring the
+//! automaton's state at the partner from the bytes before it. Offsets
+//! handed to the pieces are the line's, so cased pieces are checked
+//! against the line's own bytes, and `?` counts see the partners' bytes.
+//! An attacker who writes partners into a log costs one copy of the rest
+//! of the line and at most one longest pattern's worth of bytes walked
+//! again.
 //!
 //! # Plain and complex atoms
 //!
@@ -37,13 +44,13 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
-use bstr::ByteSlice;
 
+use super::letters::LetterLine;
 use super::regexes::AtomRegexes;
-use crate::lower::atom::orbit;
+use crate::lower::atom::{orbit, partners_as_letters, ASCII_PARTNERS};
 use crate::lower::{Atom, AtomId, AtomKind, Piece};
 
 /// Alternatives of one atom beyond this count make it a complex atom.
@@ -56,8 +63,9 @@ enum Role {
     Piece(u32),
     /// A trigger (cover literal) of a complex atom.
     Trigger(u32),
-    /// A non-ASCII case partner of an ASCII letter: exact path.
-    Special,
+    /// A non-ASCII case partner of an ASCII letter (KELVIN SIGN, LONG S):
+    /// the rest of the line is read with partners as letters.
+    Partner,
 }
 
 /// A distinct piece of some atom.
@@ -116,6 +124,9 @@ pub(crate) struct LineMatcher {
     /// The automaton, walked byte by byte (the overlapping-search API costs
     /// a call per match, and a Windows event line holds a thousand).
     ac: NFA,
+    /// The length of its longest pattern: its state at an offset depends
+    /// on at most that many bytes before it.
+    longest_pattern: usize,
     roles: Vec<Vec<Role>>,
     /// One-byte patterns handled once per line, kept out of the automaton:
     /// (the byte, the pattern). Single characters (`1`, `d`, `=`) are
@@ -152,17 +163,19 @@ pub(crate) struct LineState {
     /// the end of the line.
     triggered: Vec<u32>,
     is_triggered: Vec<bool>,
+    /// The rest of the line from its first partner of an ASCII letter on,
+    /// partners as letters.
+    letters: LetterLine,
 }
 
-/// How a line scan ended.
-pub(crate) enum Scan {
+/// How walking a line's bytes ended.
+enum Walk {
+    /// The whole input was walked.
+    Done,
     /// The callback asked to stop.
     Stopped,
-    /// The whole line was scanned.
-    Done,
-    /// The line holds a character the automaton cannot fold: decide it
-    /// on the exact path.
-    NeedsExact,
+    /// A partner of an ASCII letter starts at this offset of the line.
+    Partner(usize),
 }
 
 /// How a text atom is matched by the automaton: the literal pieces of each
@@ -233,23 +246,16 @@ fn plan(pieces: &[Piece]) -> Option<Plan> {
 }
 
 /// Spellings of a folded piece for an ASCII-insensitive automaton: each
-/// non-ASCII letter with case partners becomes a choice of them. `None`
-/// when there would be too many.
+/// non-ASCII letter with case partners becomes a choice of them, except
+/// the partners of ASCII letters, which the automaton reads as their
+/// letters (see [`Patterns::add`]). `None` when there would be too many.
 fn fold_spellings(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut out: Vec<Vec<u8>> = vec![Vec::new()];
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            let options: Vec<char> = if c.is_ascii() {
-                vec![c]
-            } else {
-                let members = orbit(c);
-                let mut opts: Vec<char> =
-                    members.iter().copied().filter(|m| !m.is_ascii()).collect();
-                if let Some(a) = members.iter().find(|m| m.is_ascii()) {
-                    opts.push(*a);
-                }
-                opts
-            };
+            let members = orbit(c);
+            let options: Vec<char> =
+                if c.is_ascii() || members.iter().any(char::is_ascii) { vec![c] } else { members };
             if out.len() * options.len() > MAX_ALTERNATIVES {
                 return None;
             }
@@ -319,10 +325,15 @@ struct Patterns {
 }
 
 impl Patterns {
-    /// Gives the pattern `bytes` the role `role`. The automaton folds ASCII
-    /// case, so patterns that differ only in it are one pattern with the
-    /// roles of both.
+    /// Gives the pattern `bytes`, with the partners of ASCII letters
+    /// spelled as their letters, the role `role`. The automaton folds
+    /// ASCII case, so patterns that differ only in it are one pattern with
+    /// the roles of both.
     fn add(&mut self, bytes: &[u8], role: Role) {
+        self.add_as_is(&partners_as_letters(bytes), role);
+    }
+
+    fn add_as_is(&mut self, bytes: &[u8], role: Role) {
         let key = bytes.to_ascii_lowercase();
         let id = *self.by_key.entry(key).or_insert_with(|| {
             self.bytes.push(bytes.to_vec());
@@ -330,6 +341,31 @@ impl Patterns {
             self.bytes.len() - 1
         });
         self.roles[id].push(role);
+    }
+
+    /// The partners of ASCII letters that some pattern's letters stand
+    /// for: the automaton looks for them as [`Role::Partner`] patterns.
+    /// (Cased patterns count too: their letters may be a partner's
+    /// spelling, checked against the line's bytes.)
+    fn add_partners(&mut self) {
+        for &(partner, letter) in &ASCII_PARTNERS {
+            if self.bytes.iter().any(|p| p.iter().any(|b| b.to_ascii_lowercase() == letter)) {
+                let mut buf = [0; 4];
+                self.add_as_is(partner.encode_utf8(&mut buf).as_bytes(), Role::Partner);
+            }
+        }
+    }
+
+    /// The lowercase letters whose partners are patterns.
+    fn partner_letters(&self) -> Vec<u8> {
+        ASCII_PARTNERS
+            .iter()
+            .filter(|&&(partner, _)| {
+                let mut buf = [0; 4];
+                self.by_key.contains_key(partner.encode_utf8(&mut buf).as_bytes())
+            })
+            .map(|&(_, letter)| letter)
+            .collect()
     }
 }
 
@@ -344,8 +380,6 @@ struct Builder {
     seqs: Vec<Seq>,
     complex: Vec<Complex>,
     untriggered: Vec<u32>,
-    /// The non-ASCII case partners of the ASCII letters of folded pieces.
-    partners: Vec<char>,
 }
 
 impl Builder {
@@ -370,8 +404,7 @@ impl Builder {
     /// Adds plain atom `id`: every spelling of each distinct piece is one
     /// pattern, so that one occurrence serves every atom using the piece; a
     /// piece is used as a whole atom, or as one step of a sequence (two or
-    /// more pieces, or a `?` before or after the one piece). Folded pieces
-    /// also note their letters' case partners.
+    /// more pieces, or a `?` before or after the one piece).
     fn add_plain(&mut self, id: AtomId, atom: &Atom, plan: Plan, spelled: Spellings) {
         let (lead, trail) = (plan.lead, plan.trail);
         for (alt, row) in plan.alternatives.iter().zip(spelled) {
@@ -386,11 +419,13 @@ impl Builder {
                 }
             };
             for (k, (piece, spellings)) in alt.iter().zip(row).enumerate() {
-                // The automaton folds ASCII letters only: a cased piece
-                // without them is matched byte for byte already. (Pieces
-                // are still told apart by case: a folded `ſ` is also
-                // spelled `s`, a cased one is not.)
-                let exact = !atom.fold_case && piece.iter().any(u8::is_ascii_alphabetic);
+                // The automaton folds ASCII letters and reads partners as
+                // letters: a cased piece without either is matched byte
+                // for byte already. (Pieces are still told apart by case:
+                // a folded `ſ` matches `s`, a cased one does not.)
+                let exact = !atom.fold_case
+                    && (piece.iter().any(u8::is_ascii_alphabetic)
+                        || partners_as_letters(piece) != *piece);
                 let key = (piece.clone(), atom.fold_case);
                 let pid = *self.piece_ids.entry(key).or_insert_with(|| {
                     self.pieces.push(PieceLit { bytes: piece.clone(), exact, uses: Vec::new() });
@@ -402,26 +437,7 @@ impl Builder {
                 });
                 let u = use_of(k, &mut self.seqs);
                 self.pieces[pid as usize].uses.push(u);
-                if atom.fold_case {
-                    for c in piece.chars() {
-                        if c.is_ascii_alphabetic() {
-                            self.partners.extend(orbit(c).into_iter().filter(|m| !m.is_ascii()));
-                        }
-                    }
-                }
             }
-        }
-    }
-
-    /// Adds the case partners noted by [`Builder::add_plain`] as patterns,
-    /// each once: the automaton folds ASCII case only, so a line holding
-    /// KELVIN SIGN or LONG S is sent to the exact path.
-    fn add_case_partners(&mut self) {
-        self.partners.sort_unstable();
-        self.partners.dedup();
-        for p in std::mem::take(&mut self.partners) {
-            let mut buf = [0; 4];
-            self.patterns.add(p.encode_utf8(&mut buf).as_bytes(), Role::Special);
         }
     }
 }
@@ -448,7 +464,7 @@ fn once_per_line(roles: &[Vec<Role>], pieces: &[PieceLit], seqs: &[Seq]) -> Vec<
                             Use::Seq { seq, k } => k == 0 && seqs[seq as usize].lead == 0,
                         })
                 }
-                Role::Special => false,
+                Role::Partner => false,
             })
         })
         .collect()
@@ -459,10 +475,13 @@ fn once_per_line(roles: &[Vec<Role>], pieces: &[PieceLit], seqs: &[Seq]) -> Vec<
 /// per line.
 ///
 /// A sequence's first piece must be handled at its earliest end over all
-/// its spellings (`k` and KELVIN SIGN): the table handles its patterns
-/// ahead of the automaton, so only a piece spelled by the one byte alone
-/// may start sequences from the table.
+/// its spellings (`é` and `É`): the table handles its patterns ahead of
+/// the automaton, so only a piece spelled by the one byte alone may start
+/// sequences from the table. Letters whose partners are patterns stay in
+/// the automaton: the table reads the line as it is, and a partner later
+/// in the line may be that letter's first occurrence.
 fn in_byte_table(patterns: &Patterns, once_per_line: &[bool], pieces: &[PieceLit]) -> Vec<bool> {
+    let partner_letters = patterns.partner_letters();
     let mut spellings = vec![0u32; pieces.len()];
     for rs in &patterns.roles {
         for r in rs {
@@ -475,6 +494,7 @@ fn in_byte_table(patterns: &Patterns, once_per_line: &[bool], pieces: &[PieceLit
         .map(|p| {
             patterns.bytes[p].len() == 1
                 && once_per_line[p]
+                && !partner_letters.contains(&patterns.bytes[p][0].to_ascii_lowercase())
                 && patterns.roles[p].iter().all(|r| match *r {
                     Role::Piece(pid) => {
                         spellings[pid as usize] == 1
@@ -555,13 +575,15 @@ impl LineMatcher {
                 None => b.add_complex(id, atom),
             }
         }
-        b.add_case_partners();
+        b.patterns.add_partners();
         let once_per_line = once_per_line(&b.patterns.roles, &b.pieces, &b.seqs);
         let in_table = in_byte_table(&b.patterns, &once_per_line, &b.pieces);
         let layout = automaton_first(b.patterns, &once_per_line, &in_table);
+        let longest_pattern = layout.automaton.iter().map(Vec::len).max().unwrap_or(0);
         let ac = build_automaton(layout.automaton, size_limit)?;
         Some(LineMatcher {
             ac,
+            longest_pattern,
             roles: layout.roles,
             once_per_line: layout.once_per_line,
             bytes: layout.bytes,
@@ -593,6 +615,7 @@ impl LineMatcher {
             touched: Vec::new(),
             triggered: Vec::new(),
             is_triggered: vec![false; self.complex.len()],
+            letters: LetterLine::default(),
         }
     }
 
@@ -612,18 +635,18 @@ impl LineMatcher {
         regexes: &AtomRegexes,
         seen: &mut dyn FnMut(AtomId) -> bool,
         deferred: Option<&mut Vec<AtomId>>,
-    ) -> Scan {
-        let result = self.scan_inner(line, st, regexes, seen, deferred);
+    ) {
+        self.scan_inner(line, st, regexes, seen, deferred);
         for s in st.touched.drain(..) {
             st.progress[s as usize] = (0, 0);
         }
         for c in st.triggered.drain(..) {
             st.is_triggered[c as usize] = false;
         }
-        result
     }
 
-    /// Handles one occurrence `s..e` of `pattern`; `Some` ends the scan.
+    /// Handles one occurrence `s..e` of `pattern` (offsets in `line`);
+    /// `Some` ends the walk.
     fn handle(
         &self,
         pattern: usize,
@@ -632,7 +655,7 @@ impl LineMatcher {
         line: &[u8],
         st: &mut LineState,
         seen: &mut dyn FnMut(AtomId) -> bool,
-    ) -> Option<Scan> {
+    ) -> Option<Walk> {
         for &role in &self.roles[pattern] {
             match role {
                 Role::Piece(pid) => {
@@ -644,7 +667,7 @@ impl LineMatcher {
                         match u {
                             Use::Atom(a) => {
                                 if seen(a) {
-                                    return Some(Scan::Stopped);
+                                    return Some(Walk::Stopped);
                                 }
                             }
                             Use::Seq { seq, k } => {
@@ -662,7 +685,7 @@ impl LineMatcher {
                                 }
                                 st.progress[seq as usize] = (k + 1, e);
                                 if k + 1 == q.len && seen(q.atom) {
-                                    return Some(Scan::Stopped);
+                                    return Some(Walk::Stopped);
                                 }
                             }
                         }
@@ -674,10 +697,47 @@ impl LineMatcher {
                         st.triggered.push(c);
                     }
                 }
-                Role::Special => return Some(Scan::NeedsExact),
+                Role::Partner => return Some(Walk::Partner(s)),
             }
         }
         None
+    }
+
+    /// Walks the automaton from state `sid` over `bytes`, handling each
+    /// occurrence of a pattern; `span(end, len)` gives the line offsets of
+    /// an occurrence of `len` bytes ending at offset `end` of `bytes`.
+    #[inline(always)]
+    fn walk(
+        &self,
+        mut sid: StateID,
+        bytes: &[u8],
+        line: &[u8],
+        st: &mut LineState,
+        seen: &mut dyn FnMut(AtomId) -> bool,
+        span: impl Fn(usize, usize) -> (usize, usize),
+    ) -> Walk {
+        let ac = &self.ac;
+        for (i, &byte) in bytes.iter().enumerate() {
+            sid = ac.next_state(Anchored::No, sid, byte);
+            if !ac.is_match(sid) {
+                continue;
+            }
+            for k in 0..ac.match_len(sid) {
+                let pattern_id = ac.match_pattern(sid, k);
+                let pattern = pattern_id.as_usize();
+                if self.once_per_line[pattern] {
+                    if st.handled[pattern] == st.line {
+                        continue;
+                    }
+                    st.handled[pattern] = st.line;
+                }
+                let (s, e) = span(i + 1, ac.pattern_len(pattern_id));
+                if let Some(walk) = self.handle(pattern, s, e, line, st, seen) {
+                    return walk;
+                }
+            }
+        }
+        Walk::Done
     }
 
     fn scan_inner(
@@ -687,7 +747,7 @@ impl LineMatcher {
         regexes: &AtomRegexes,
         seen: &mut dyn FnMut(AtomId) -> bool,
         deferred: Option<&mut Vec<AtomId>>,
-    ) -> Scan {
+    ) {
         st.line = st.line.wrapping_add(1);
         if st.line == 0 {
             st.handled.fill(0);
@@ -703,33 +763,36 @@ impl LineMatcher {
                     .min(first[usize::from(b.to_ascii_uppercase())]);
                 if at != u32::MAX {
                     let s = at as usize;
-                    if let Some(stop) = self.handle(pattern, s, s + 1, line, st, seen) {
-                        return stop;
+                    if let Some(Walk::Stopped) = self.handle(pattern, s, s + 1, line, st, seen) {
+                        return;
                     }
                 }
             }
         }
-        let ac = &self.ac;
-        let mut sid = ac.start_state(Anchored::No).expect("unanchored searches are supported");
-        for (i, &byte) in line.iter().enumerate() {
-            sid = ac.next_state(Anchored::No, sid, byte);
-            if !ac.is_match(sid) {
-                continue;
-            }
-            let e = i + 1;
-            for k in 0..ac.match_len(sid) {
-                let pattern = ac.match_pattern(sid, k).as_usize();
-                if self.once_per_line[pattern] {
-                    if st.handled[pattern] == st.line {
-                        continue;
-                    }
-                    st.handled[pattern] = st.line;
+        let start = self.ac.start_state(Anchored::No).expect("unanchored searches are supported");
+        let walk = match self.walk(start, line, line, st, seen, |e, len| (e - len, e)) {
+            Walk::Partner(at) => {
+                // From the partner on, read the line with partners as
+                // letters, starting from the state the automaton has there
+                // (its longest pattern's worth of bytes before decides it).
+                // Occurrences ending before the partner were handled.
+                let mut sid = start;
+                for &byte in &line[at.saturating_sub(self.longest_pattern)..at] {
+                    sid = self.ac.next_state(Anchored::No, sid, byte);
                 }
-                let s = e - ac.pattern_len(ac.match_pattern(sid, k));
-                if let Some(stop) = self.handle(pattern, s, e, line, st, seen) {
-                    return stop;
-                }
+                let mut letters = std::mem::take(&mut st.letters);
+                letters.fill(line, at, false);
+                let walk = self.walk(sid, letters.bytes(), line, st, seen, |e, len| {
+                    let s = if len <= e { letters.line_offset(e - len) } else { at - (len - e) };
+                    (s, letters.line_offset(e))
+                });
+                st.letters = letters;
+                walk
             }
+            walk => walk,
+        };
+        if let Walk::Stopped = walk {
+            return;
         }
         if let Some(deferred) = deferred {
             for &c in st.triggered.iter().chain(&self.untriggered) {
@@ -738,7 +801,7 @@ impl LineMatcher {
                     deferred.push(cx.atom);
                 }
             }
-            return Scan::Done;
+            return;
         }
         let triggered = std::mem::take(&mut st.triggered);
         for &c in triggered.iter().chain(&self.untriggered) {
@@ -748,11 +811,10 @@ impl LineMatcher {
                 && seen(cx.atom)
             {
                 st.triggered = triggered;
-                return Scan::Stopped;
+                return;
             }
         }
         st.triggered = triggered;
-        Scan::Done
     }
 }
 

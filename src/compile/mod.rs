@@ -31,8 +31,7 @@
 //! # Bounds and the exact path
 //!
 //! The automaton is bounded by [`Config::automaton_size_limit`]. Past the
-//! bound, and for the rare lines holding a character the automaton cannot
-//! case-fold, lines are decided by each atom's own regex ([`regexes`]),
+//! bound, lines are decided by each atom's own regex ([`regexes`]),
 //! tested on its own: slower, never wrong. (The oracle, the tests' twin,
 //! evaluates the same way but shares no code with this path.)
 //!
@@ -76,12 +75,14 @@
 //!   that mention one are evaluated after their siblings (`attribute`).
 //! - **Exact path**: atoms decided by their own regexes (`regexes`), on
 //!   every line when there is no automaton ([`Engine::PerAtom`], or past
-//!   the size bound), and on lines holding a character the automaton
-//!   cannot case-fold.
+//!   the size bound). No line's content sends it there: the two
+//!   characters the automaton's ASCII folding misses are read as their
+//!   letters (`letters`).
 
 mod attribute;
 mod check;
 mod circuit;
+mod letters;
 mod matcher;
 pub mod prefilter;
 mod regexes;
@@ -90,7 +91,7 @@ mod rows;
 use attribute::{AttributionState, Attributor};
 use check::{AtomChecker, FoldedLine};
 use circuit::{Circuit, CircuitState};
-use matcher::{LineMatcher, LineState, Scan};
+use matcher::{LineMatcher, LineState};
 
 pub use prefilter::Prefilter;
 
@@ -367,7 +368,7 @@ impl Program {
             let mut state = cache.line.take().expect("cache made by this program");
             let deferred = &mut cache.deferred;
             deferred.clear();
-            let scan = matcher.scan(
+            matcher.scan(
                 line,
                 &mut state,
                 &self.regexes,
@@ -381,12 +382,7 @@ impl Program {
                 attributor.defer(st, a.0);
             }
             cache.line = Some(state);
-            if !matches!(scan, Scan::NeedsExact) {
-                return;
-            }
-            // A character the automaton cannot fold: its regex decides
-            // every atom (and so defers none).
-            attributor.begin(st);
+            return;
         }
         for (i, m) in self.atoms_matching(line).into_iter().enumerate() {
             if m {
@@ -460,7 +456,7 @@ impl Program {
         if let Some(matcher) = &self.matcher {
             let mut state = cache.line.take().expect("cache made by this program");
             let circuit = &mut cache.circuit;
-            let scan = matcher.scan(
+            matcher.scan(
                 line,
                 &mut state,
                 &self.regexes,
@@ -471,11 +467,7 @@ impl Program {
                 None,
             );
             cache.line = Some(state);
-            match scan {
-                Scan::Stopped | Scan::Done => return,
-                // A character the automaton cannot fold: its regex decides.
-                Scan::NeedsExact => self.circuit.reset(&mut cache.circuit),
-            }
+            return;
         }
         let matched = self.atoms_matching(line);
         for (i, m) in matched.into_iter().enumerate() {

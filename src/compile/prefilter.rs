@@ -10,6 +10,7 @@
 use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem;
 
+use crate::lower::atom::ASCII_PARTNERS;
 use crate::lower::{Atom, Formula, Literal};
 
 /// A literal searcher over a haystack.
@@ -39,6 +40,7 @@ enum Imp {
 impl Prefilter {
     /// A prefilter for the literals, or `None` if it cannot be built.
     pub fn new(mut literals: Vec<Literal>) -> Option<Prefilter> {
+        literals.extend(partners_of(&literals));
         literals.sort();
         literals.dedup();
         let imp = match literals.as_slice() {
@@ -109,6 +111,21 @@ impl Prefilter {
     pub fn literals(&self) -> &[Literal] {
         &self.literals
     }
+}
+
+/// The [`ASCII_PARTNERS`] that the folded literals' `k`s and `s`s also
+/// stand for (see [`Literal::ascii_fold`]), as literals of their own: a
+/// line holding one may match. (The matcher reads them as their letters.)
+fn partners_of(literals: &[Literal]) -> Vec<Literal> {
+    ASCII_PARTNERS
+        .iter()
+        .filter(|&&(_, letter)| {
+            literals
+                .iter()
+                .any(|l| l.ascii_fold && l.bytes.iter().any(|b| b.to_ascii_lowercase() == letter))
+        })
+        .map(|&(partner, _)| Literal { bytes: partner.to_string().into_bytes(), ascii_fold: false })
+        .collect()
 }
 
 /// The length of the prefix all literals share, when they are all

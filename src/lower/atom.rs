@@ -73,10 +73,38 @@ pub enum Piece {
 pub struct Literal {
     /// The bytes.
     pub bytes: Vec<u8>,
-    /// True when an ASCII-case-insensitive search for `bytes` is required
-    /// (all non-ASCII case variants are already spelled out as separate
-    /// literals).
+    /// True when `bytes` is searched case-insensitively: ASCII letters in
+    /// either case, and `k` and `s` also as their [`ASCII_PARTNERS`]
+    /// (KELVIN SIGN, LONG S), which a searcher must look for or normalise
+    /// itself. Every other non-ASCII case variant is spelled out as a
+    /// literal of its own.
     pub ascii_fold: bool,
+}
+
+/// The only non-ASCII characters that Unicode simple case folding pairs
+/// with an ASCII letter, and that letter: KELVIN SIGN folds to `k`, LONG S
+/// to `s`. A case-insensitive search that folds ASCII only must also look
+/// for these, or read them as their letters.
+pub const ASCII_PARTNERS: [(char, u8); 2] = [('\u{212A}', b'k'), ('\u{17F}', b's')];
+
+/// The ASCII letter (lowercase) that `c` is a case partner of, when `c` is
+/// one of the [`ASCII_PARTNERS`].
+pub fn partner_letter(c: char) -> Option<u8> {
+    ASCII_PARTNERS.iter().find(|&&(p, _)| p == c).map(|&(_, letter)| letter)
+}
+
+/// `bytes` with each of the [`ASCII_PARTNERS`] replaced by its letter:
+/// how a case-folded literal is spelled for a search that folds ASCII
+/// letters and reads the partners as their letters.
+pub fn partners_as_letters(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for (start, end, c) in bytes.char_indices() {
+        match partner_letter(c) {
+            Some(letter) => out.push(letter),
+            None => out.extend_from_slice(&bytes[start..end]),
+        }
+    }
+    out
 }
 
 /// Case variants of one literal beyond this count are not spelled out.
@@ -208,9 +236,10 @@ fn fold_orbit(c: char) -> Vec<char> {
 }
 
 /// Literals that cover a case-insensitive literal for an ASCII-insensitive
-/// search: non-ASCII case variants are spelled out when there are few;
-/// otherwise the longest run of characters whose variants are all ASCII
-/// (or that have none) is used.
+/// search: a character with an ASCII case partner is that letter (see
+/// [`Literal::ascii_fold`]); other non-ASCII case variants are spelled out
+/// when there are few; otherwise the longest run of characters without
+/// non-ASCII variants is used.
 fn folded_literals(bytes: &[u8]) -> Option<Vec<Literal>> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         // Invalid UTF-8: the regex folds only the valid parts; cover with
@@ -221,16 +250,15 @@ fn folded_literals(bytes: &[u8]) -> Option<Vec<Literal>> {
     let mut variants: Vec<String> = vec![String::new()];
     for c in text.chars() {
         let members = orbit(c);
-        let non_ascii: Vec<char> = members.iter().copied().filter(|m| !m.is_ascii()).collect();
-        if non_ascii.is_empty() || members.len() == 1 {
-            variants.iter_mut().for_each(|v| v.push(c.to_ascii_lowercase()));
+        if let Some(a) = members.iter().find(|m| m.is_ascii()) {
+            variants.iter_mut().for_each(|v| v.push(a.to_ascii_lowercase()));
             continue;
         }
-        // Spell out the ASCII member once (any case) plus each non-ASCII one.
-        let mut options: Vec<char> = non_ascii;
-        if let Some(a) = members.iter().find(|m| m.is_ascii()) {
-            options.push(a.to_ascii_lowercase());
+        if members.len() == 1 {
+            variants.iter_mut().for_each(|v| v.push(c));
+            continue;
         }
+        let options = members;
         if variants.len() * options.len() > MAX_VARIANTS {
             return simple_run(text);
         }
@@ -242,17 +270,19 @@ fn folded_literals(bytes: &[u8]) -> Option<Vec<Literal>> {
     )
 }
 
-/// The longest run of characters whose case variants are ASCII or absent.
+/// The longest run of characters without case variants or with an ASCII
+/// one (each spelled as that letter).
 fn simple_run(text: &str) -> Option<Vec<Literal>> {
     let simple = |c: char| {
         let o = orbit(c);
-        o.len() == 1 || o.iter().all(|m| m.is_ascii())
+        o.len() == 1 || o.iter().any(char::is_ascii)
     };
     let best = text.split(|c: char| !simple(c)).max_by_key(|s| s.len())?;
     if best.is_empty() {
         return None;
     }
-    Some(vec![Literal { bytes: best.to_ascii_lowercase().into_bytes(), ascii_fold: true }])
+    let bytes = partners_as_letters(best.as_bytes()).to_ascii_lowercase();
+    Some(vec![Literal { bytes, ascii_fold: true }])
 }
 
 /// Required literals of a regex atom: a finite set of literals one of
@@ -348,11 +378,20 @@ mod tests {
 
     #[test]
     fn cover_spells_out_non_ascii_variants() {
-        let a = Atom::text(vec![lit("Kit")], true).unwrap();
-        let mut got: Vec<String> =
-            a.cover().unwrap().into_iter().map(|l| String::from_utf8(l.bytes).unwrap()).collect();
-        got.sort();
-        assert_eq!(got, ["kit", "\u{212A}it"]);
+        let spelled = |a: Atom| {
+            let mut got: Vec<String> = a
+                .cover()
+                .unwrap()
+                .into_iter()
+                .map(|l| String::from_utf8(l.bytes).unwrap())
+                .collect();
+            got.sort();
+            got
+        };
+        // KELVIN SIGN and LONG S are their letters (ascii_fold covers them).
+        assert_eq!(spelled(Atom::text(vec![lit("Kit")], true).unwrap()), ["kit"]);
+        assert_eq!(spelled(Atom::text(vec![lit("\u{212A}i\u{17F}")], true).unwrap()), ["kis"]);
+        assert_eq!(spelled(Atom::text(vec![lit("Été")], true).unwrap()).len(), 4);
         let b = Atom::text(vec![lit("ab"), Piece::AnyChar, lit("cde")], true).unwrap();
         assert_eq!(b.cover().unwrap()[0].bytes, b"cde");
     }
