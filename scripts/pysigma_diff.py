@@ -32,14 +32,17 @@ Usage (from the repository root, after `cargo build --release`):
 Exit status 1 when a --max-*-pct threshold is exceeded (no threshold: report only, exit 0), 2 on an
 error. Stdlib only (Python 3.11); pySigma lives in the venv.
 
-Measured 2026-12-03 with sigrep's grep semantics (no --semantics flag yet), pySigma 1.5.1 and the
-pinned pipelines: 3,055 of 3,141 rules converted; oracle 274 pairs, sigrep 3,212 (on converted rules;
-122 more on unconverted ones), 259 agree, 15 missing (5.5%), 2,953 extra (1,077.7%: 1,063 `logsource`,
-1,436 `unmapped-logsource` -- non-Windows rules pySigma runs on every event, false on its fields --
-and 454 `fields`). The 15 missing pairs (11 rules) are all filters that grep semantics finds elsewhere
-in the line (KNOWN_MISSING). Own rule fires: sigrep 100/112 lines (102/114 pairs), pySigma 106/112
-(108/114); 7 of the 119 lines have an own rule outside rules/ (rules-emerging-threats), and on 6 lines
-neither fires (the test event does not satisfy the current rule).
+Measured 2026-12-03 with sigrep's grep semantics (no --semantics flag yet), pySigma 1.5.1 and the pinned
+pipelines: 3,055 of 3,141 rules converted; oracle 274 pairs, sigrep 3,212 (on converted rules; 122 more
+on unconverted ones), 259 agree, 15 missing (5.5%), 2,953 extra (1,077.7%: 1,063 `logsource`, 1,436
+`unmapped-logsource` -- non-Windows rules pySigma runs on every event, false on its fields -- and 454
+`fields`). 119 of the oracle's 274 pairs are one rule, zeek_rdp_public_listener (logsource zeek/rdp,
+which no pipeline maps: `not id.orig_h|cidr` is true on every event lacking the field); a sigrep that
+skips unmapped logsources on events with a Channel misses them. The 15 missing pairs (11 rules) are all
+filters that grep semantics finds elsewhere in the line (KNOWN_MISSING). Own rule fires: sigrep 100/112
+lines (102/114 pairs), pySigma 106/112 (108/114); 7 of the 119 lines have an own rule outside rules/
+(rules-emerging-threats), and on 6 lines neither fires (the test event does not satisfy the current
+rule).
 """
 from __future__ import annotations
 
@@ -371,6 +374,12 @@ def main():
     print("agree:         %5d" % len(agree))
     print("missing:       %5d  (%.1f%% of the oracle's pairs)" % (len(missing), mpct))
     print("extra:         %5d  (%.1f%% of the oracle's pairs)" % (len(extra), xpct))
+    unmapped = collections.Counter(index.get(rid, {}).get("path", rid) for _, rid in opairs
+                                   if not logsource_row(lsrows, index.get(rid, {}).get("logsource",
+                                                                                    {})))
+    print("oracle pairs of rules whose logsource data/logsources.tsv does not map (pySigma gates "
+          "them on nothing): %d%s" % (sum(unmapped.values()), "".join(
+              "\n  %s: %d" % kv for kv in sorted(unmapped.items()))))
     causes = collections.Counter(d["cause"].split(" (")[0] for d in extra_d)
     print("extra by cause: %s" % (", ".join("%s %d" % kv for kv in sorted(causes.items())) or "-"))
     print()
@@ -417,6 +426,7 @@ def main():
                 "oracle_pairs": len(opairs), "sigrep_pairs": len(spairs), "agree": len(agree),
                 "missing": len(missing), "extra": len(extra), "missing_pct": mpct,
                 "extra_pct": xpct, "extra_by_cause": dict(causes),
+                "oracle_pairs_unmapped_logsource": dict(unmapped),
                 "own_rule": {"lines": len(own), "judged": len(judged),
                              "outside_rule_set": outside, "not_converted": unconverted,
                              "sigrep_fires": len(s_own), "oracle_fires": len(o_own),
