@@ -10,7 +10,8 @@ each event among the corpus lines by its parsed value, and writes one row per (l
     python3 scripts/gen_own_rules.py --sigma-repo PATH/TO/sigma[.git] > data/windows-events-own-rules.tsv
 
 Columns: line number, rule id (from info.yml), the path of the rule with that id in the SigmaHQ
-repository (rules/, rules-emerging-threats/, rules-threat-hunting/, ...; `-` if none has it). Two lines are the test event of two rules each.
+repository (rules/, rules-emerging-threats/, rules-threat-hunting/, ...; `-` if none has it). Two
+lines are the test event of two rules each.
 Stdlib only; the output is sorted and deterministic.
 """
 import argparse
