@@ -167,13 +167,12 @@ def run_sigrep(sigrep, rules, events, semantics):
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode not in (0, 1):
         die("%s failed (%d): %s" % (" ".join(cmd), res.returncode, res.stderr.strip()))
-    pairs, semantics_named = set(), None
+    pairs = set()
     for line in res.stdout.splitlines():
         rec = json.loads(line)
         if rec.get("type") == "match":
             for r in rec["rules"]:
                 pairs.add((rec["line_number"], r["id"]))
-        semantics_named = rec.get("semantics", semantics_named)
     return pairs, res.stderr.strip(), cmd
 
 
