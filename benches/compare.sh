@@ -196,8 +196,10 @@ corpus() {
 }
 corpus windows_rare windows 1e-5 1
 corpus linux_dense linux 1e-2 2
+corpus windows_dense windows 1e-2 22
 WIN=$BENCH/windows_rare_${SIZE_MIB}m.log
 LNX=$BENCH/linux_dense_${SIZE_MIB}m.log
+WIN_DENSE=$BENCH/windows_dense_${SIZE_MIB}m.log
 
 # ---------------------------------------------------------------- 3. rules and queries
 WMI_RULE=$SHARED/corpus/rules/wmi_persistence.yml
@@ -248,7 +250,8 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 LABELS=() ROLES=() MODES=() CMDS=()
 # tool LABEL ROLE MODE CMD...: ROLE is floor, ref (the sigrep row ratios are taken to) or -; MODE is
-# count (the tool prints a count first) or lines (count the printed lines).
+# count (the tool prints a count first), lines (count the printed lines: one per selected line) or
+# output (the printed lines are not the selected lines: context, another query; not checked).
 tool() {
     LABELS+=("$1") ROLES+=("$2") MODES+=("$3")
     shift 3
@@ -314,12 +317,41 @@ add_common() { # FILE RULE SPEC PCRE BOOL
     tool "ugrep -c -i -J1 --bool" - count ugrep -c -i -J1 --bool "$5" "$1"
 }
 
+add_output_modes() { # FILE RULE: every output mode of sigrep on one core (issue 17: within 1.3x of -c)
+    tool "sigrep -n -j1" - lines "$SIGREP" -n -j1 "$2" "$1"
+    tool "sigrep -b -j1" - lines "$SIGREP" -b -j1 "$2" "$1"
+    tool "sigrep --json -j1" - lines "$SIGREP" --json -j1 "$2" "$1"
+    tool "sigrep -C 2 -j1" - output "$SIGREP" -C 2 -j1 "$2" "$1"
+}
+
 LABELS=() ROLES=() MODES=() CMDS=()
 add_common "$WIN" "$WMI_RULE" "$WMI_SPEC" "$WMI_PCRE" "$WMI_BOOL"
+add_output_modes "$WIN" "$WMI_RULE"
+# ripgrep printing the lines of the rule's rarest literal: what printing numbered lines or JSON costs
+# a fast grep on the same file (it selects more lines than the rule).
+tool "rg -n -F -i -j1 5861 (rarest literal)" - output rg --no-config -n -F -i -j1 -e 5861 "$WIN"
+tool "rg --json -F -i -j1 5861 (rarest literal)" - output rg --no-config --json -F -i -j1 -e 5861 "$WIN"
 bench windows "Windows events, rare matches: WMI persistence rule" "$WIN" "$WMI_RULE" wmi_persistence
+
+# The dense anchor: a rule of 16 values and a filter of 3 (selection and not filter), 1% of lines.
+MONERO_RULE_REL=rules/windows/process_creation/proc_creation_win_susp_crypto_mining_monero.yml
+MONERO_RULE=$SHARED/sigma/$MONERO_RULE_REL
+MONERO_SPEC=$SHARED/bench/spec/proc_creation_win_susp_crypto_mining_monero.spec
+LABELS=() ROLES=() MODES=() CMDS=()
+tool "memchr count (nlcount)" floor count "$BENCH/nlcount" "$WIN_DENSE"
+tool "sigrep -c -j1" ref count "$SIGREP" -c -j1 "$MONERO_RULE" "$WIN_DENSE"
+tool "sigrep -j1 (prints lines)" - lines "$SIGREP" -j1 "$MONERO_RULE" "$WIN_DENSE"
+add_output_modes "$WIN_DENSE" "$MONERO_RULE"
+tool "sigrep -c -j2" - count "$SIGREP" -c -j2 "$MONERO_RULE" "$WIN_DENSE"
+tool "Hyperscan hs_bool -c -j 1" - count "$BENCH/hs_bool" -c -j 1 "$MONERO_SPEC" "$WIN_DENSE"
+tool "Hyperscan hs_bool -j 1 (prints lines)" - lines "$BENCH/hs_bool" -j 1 "$MONERO_SPEC" "$WIN_DENSE"
+bench windows_dense "Windows events, 1% matches: Monero mining rule (selection and not filter)" \
+    "$WIN_DENSE" "$MONERO_RULE" proc_creation_win_susp_crypto_mining_monero
 
 LABELS=() ROLES=() MODES=() CMDS=()
 add_common "$LNX" "$LNX_RULE" "$LNX_SPEC" "$LNX_PCRE" "$LNX_BOOL"
+add_output_modes "$LNX" "$LNX_RULE"
+tool "Hyperscan hs_bool -j 1 (prints lines)" - lines "$BENCH/hs_bool" -j 1 "$LNX_SPEC" "$LNX"
 tool "sigrep -j2 (prints lines)" - lines "$SIGREP" -j2 "$LNX_RULE" "$LNX"
 bench linux "Linux syslog, 1% matches: Suspicious Activity in Shell Commands" "$LNX" "$LNX_RULE" \
     lnx_shell_susp_commands
@@ -403,7 +435,7 @@ for c in corpora:
 
     # agreement: line counters with the meta's line count, rule tools with each other and the meta
     for st in stats.values():
-        if "count" not in st:
+        if "count" not in st or st["t"]["mode"] == "output":
             continue
         want = meta["lines"] if st["t"]["label"] in ("wc -l", "memchr count (nlcount)") else expected
         if st["count"] != want:
