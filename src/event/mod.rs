@@ -244,12 +244,13 @@ enum Source<'a> {
 /// use sigrep::event::{Event, Format, Scratch};
 ///
 /// let mut scratch = Scratch::default();
-/// let line = br#"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Sysmon"}},"EventID":1}}}"#;
+/// let line = br##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Sysmon"}},"EventID":1}}}"##;
 /// let mut event = Event::new(line, &mut scratch);
 /// assert_eq!(event.format(), Format::Json);
 /// assert_eq!(event.values("provider_name").collect::<Vec<_>>(), [b"Sysmon"]);
 /// assert_eq!(event.values("EventID").collect::<Vec<_>>(), [b"1"]);
 /// assert!(!event.has("CommandLine"));
+/// assert_eq!(event.logsource().channel, None);
 /// ```
 #[derive(Debug)]
 pub struct Event<'a> {
