@@ -14,14 +14,14 @@
 
 use memchr::memchr2;
 
-use super::{offset, skip_blanks, Fields, Frame, Slot, Work, MAX_DEPTH};
+use super::{offset, skip_blanks, Container, Fields, Slot, Work, MAX_DEPTH};
 
 /// Decodes the object starting at `start` into `fields`; false when the
 /// line is not one well-formed object (then `fields` is to be ignored).
 pub(super) fn decode(line: &[u8], start: usize, fields: &mut Fields, work: &mut Work) -> bool {
     fields.clear(true);
     work.path.clear();
-    work.stack.clear();
+    work.containers.clear();
     Scanner { line, at: start, fields, work }.object_line().is_some()
 }
 
@@ -67,7 +67,7 @@ impl Scanner<'_, '_> {
                 continue;
             }
             context = self.after_value()?;
-            if self.work.stack.is_empty() {
+            if self.work.containers.is_empty() {
                 break;
             }
         }
@@ -91,13 +91,13 @@ impl Scanner<'_, '_> {
         self.at = skip_blanks(self.line, self.at);
         match self.peek()? {
             open @ (b'{' | b'[') => {
-                if self.work.stack.len() >= MAX_DEPTH {
+                if self.work.containers.len() >= MAX_DEPTH {
                     return None;
                 }
                 let array = open == b'[';
-                self.work.stack.push(Frame {
+                self.work.containers.push(Container {
                     base: self.work.path.len(),
-                    flag: array,
+                    array,
                     attributes: context.attributes,
                     dot: context.dot,
                 });
@@ -145,24 +145,24 @@ impl Scanner<'_, '_> {
     /// object has closed.
     fn after_value(&mut self) -> Option<Context> {
         loop {
-            let frame = *self.work.stack.last()?;
+            let container = *self.work.containers.last()?;
             self.at = skip_blanks(self.line, self.at);
-            let close = if frame.flag { b']' } else { b'}' };
+            let close = if container.array { b']' } else { b'}' };
             match self.peek()? {
                 b',' => {
                     self.at += 1;
-                    self.work.path.truncate(frame.base);
-                    return if frame.flag {
-                        Some(Context { dot: frame.dot, attributes: frame.attributes })
+                    self.work.path.truncate(container.base);
+                    return if container.array {
+                        Some(Context { dot: container.dot, attributes: container.attributes })
                     } else {
                         self.key()
                     };
                 }
                 b if b == close => {
                     self.at += 1;
-                    self.work.stack.pop();
-                    self.work.path.truncate(frame.base);
-                    if self.work.stack.is_empty() {
+                    self.work.containers.pop();
+                    self.work.path.truncate(container.base);
+                    if self.work.containers.is_empty() {
                         return Some(Context { dot: None, attributes: false });
                     }
                 }
@@ -173,7 +173,7 @@ impl Scanner<'_, '_> {
 
     /// Reads `"key":` in the innermost object and extends the path.
     fn key(&mut self) -> Option<Context> {
-        let frame = *self.work.stack.last()?;
+        let container = *self.work.containers.last()?;
         self.at = skip_blanks(self.line, self.at);
         if self.peek()? != b'"' {
             return None;
@@ -187,18 +187,18 @@ impl Scanner<'_, '_> {
         }
         self.expect(b':')?;
         let path = &mut self.work.path;
-        path.truncate(frame.base);
+        path.truncate(container.base);
         Some(match self.work.key.as_slice() {
             // The evtx crate's XML shape: no path segment of their own.
-            b"#attributes" => Context { dot: frame.dot, attributes: true },
-            b"#text" => Context { dot: frame.dot, attributes: false },
+            b"#attributes" => Context { dot: container.dot, attributes: true },
+            b"#text" => Context { dot: container.dot, attributes: false },
             key => {
                 let dot = (!path.is_empty()).then(|| {
                     path.push(b'.');
                     path.len() - 1
                 });
                 path.extend(key.iter().map(u8::to_ascii_lowercase));
-                Context { dot: dot.filter(|_| frame.attributes), attributes: false }
+                Context { dot: dot.filter(|_| container.attributes), attributes: false }
             }
         })
     }

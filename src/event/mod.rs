@@ -47,7 +47,9 @@
 //! An attribute is also found with `_` in place of the dot before its
 //! name, the Windows convention: `Provider_Name` (and `Provider.Name`,
 //! `Name`) find `Event.System.Provider.#attributes.Name`. A key=value field
-//! is found by its key only (a dot in a key is just a character).
+//! is found by its key only (a dot in a key is just a character), and
+//! `Provider_Name` also finds `Provider`, the name sigrep's rendering of
+//! event-log records gives it.
 //!
 //! Several fields may answer one name (`ProcessID` in `System/Execution`
 //! and in `EventData`; a repeated key): [`Event::values`] yields them all,
@@ -157,7 +159,10 @@ impl Fields {
     fn answers(&self, entry: &Entry, query: &[u8]) -> bool {
         let name = &self.names[range(&entry.name)];
         if !self.dotted {
-            return name.eq_ignore_ascii_case(query);
+            // sigrep's Key=Value rendering (and gen_corpus.py) writes the
+            // provider's name as `Provider=`; rules name it `Provider_Name`.
+            return name.eq_ignore_ascii_case(query)
+                || (name == b"provider" && query.eq_ignore_ascii_case(b"provider_name"));
         }
         let dot = entry.attribute_dot.map(|d| d as usize);
         suffix_matches(name, query, None)
@@ -200,12 +205,37 @@ pub struct Scratch {
 struct Work {
     /// The current dotted path, lowercased.
     path: Vec<u8>,
-    /// The path's length at each open container or element.
-    stack: Vec<Frame>,
-    /// An unescaped key or element name.
+    /// JSON: the open containers, outermost first.
+    containers: Vec<Container>,
+    /// XML: the open elements, outermost first.
+    elements: Vec<Element>,
+    /// An unescaped key or `Data` name.
     key: Vec<u8>,
     /// XML: the attributes of the start tag being read.
     attributes: Vec<Attribute>,
+}
+
+/// An open JSON object or array.
+#[derive(Clone, Copy, Debug)]
+struct Container {
+    /// Length of the path before this container's own keys.
+    base: usize,
+    array: bool,
+    /// The keys of this object are attributes (it is an `#attributes`).
+    attributes: bool,
+    /// The attribute dot of the container's own path, passed on to its
+    /// elements and to its transparent `#attributes`/`#text` members.
+    dot: Option<usize>,
+}
+
+/// An open XML element.
+#[derive(Clone, Debug)]
+struct Element {
+    /// Length of the path before this element's segment.
+    base: usize,
+    /// Its tag name in the line, which its end tag must repeat.
+    tag: Range<usize>,
+    has_children: bool,
 }
 
 /// One attribute of an XML start tag: its name and its value's inside.
@@ -213,20 +243,6 @@ struct Work {
 struct Attribute {
     name: Range<usize>,
     value: Range<usize>,
-}
-
-/// An open JSON container or XML element.
-#[derive(Clone, Copy, Debug)]
-struct Frame {
-    /// Length of the path before this container's own keys.
-    base: usize,
-    /// JSON: an array. XML: the element has child elements.
-    flag: bool,
-    /// JSON: the keys of this object are attributes.
-    attributes: bool,
-    /// JSON: the attribute dot of the container's own path, passed on to
-    /// its elements and to its transparent `#attributes`/`#text` members.
-    dot: Option<usize>,
 }
 
 /// Where an event's fields come from.
@@ -390,8 +406,8 @@ impl<'e> FieldsRef<'e> {
 
 /// The format a line's first bytes announce (see the module docs).
 pub fn sniff(line: &[u8]) -> Format {
-    let start = skip_blanks(strip_bom(line), 0);
-    let rest = &strip_bom(line)[start..];
+    let line = strip_bom(line);
+    let rest = &line[skip_blanks(line, 0)..];
     match rest.first() {
         Some(b'{') => Format::Json,
         Some(b'<') if rest.starts_with(b"<Event") || rest.starts_with(b"<?xml") => Format::Xml,

@@ -138,6 +138,9 @@ fn key_value_rendering_of_windows_events() {
     assert_eq!(format(line.as_bytes()), Format::KeyValue);
     check_sysmon(line.as_bytes());
     assert_eq!(values(line.as_bytes(), "Provider"), ["Microsoft-Windows-Sysmon"]);
+    // The rendering's `Provider` is the records' `Provider_Name`.
+    assert_eq!(values(line.as_bytes(), "Provider_Name"), ["Microsoft-Windows-Sysmon"]);
+    assert!(values(b"a=1 provider_name_x=2 Provider=3", "Provider_Name_x") == ["2"]);
     // Names compare case-insensitively: System's ProcessID, EventData's
     // ProcessId.
     assert_eq!(values(line.as_bytes(), "ProcessID"), ["3544", "8752"]);
@@ -237,6 +240,8 @@ fn xml_details() {
     for broken in [
         &br#"<Event><System><EventID>1</EventID></System>"#[..],
         br#"<Event><System><EventID>1</System></Event>"#,
+        br#"<Event><System><EventID>1</EventId></System></Event>"#,
+        br#"<Event><EventData><Data Name="X">1</X></EventData></Event>"#,
         br#"<Event><A x="1></A></Event>"#,
         br#"<Event><A>x<B/></A></Event>"#,
         br#"<Event></Event><Event></Event>"#,

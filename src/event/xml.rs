@@ -23,14 +23,14 @@
 
 use memchr::memchr;
 
-use super::{offset, skip_blanks, Attribute, Fields, Frame, Slot, Work, MAX_DEPTH};
+use super::{offset, skip_blanks, Attribute, Element, Fields, Slot, Work, MAX_DEPTH};
 
 /// Decodes the event starting at `start` into `fields`; false when the
 /// line is not in the shape described above.
 pub(super) fn decode(line: &[u8], start: usize, fields: &mut Fields, work: &mut Work) -> bool {
     fields.clear(true);
     work.path.clear();
-    work.stack.clear();
+    work.elements.clear();
     Scanner { line, at: start, fields, work }.event().is_some()
 }
 
@@ -50,7 +50,7 @@ impl Scanner<'_, '_> {
             let text_start = self.at;
             let Some(n) = memchr(b'<', &self.line[self.at..]) else {
                 let rest_blank = skip_blanks(self.line, self.at) == self.line.len();
-                return (seen_root && self.work.stack.is_empty() && rest_blank).then_some(());
+                return (seen_root && self.work.elements.is_empty() && rest_blank).then_some(());
             };
             let tag = self.at + n;
             let text = text_start..tag;
@@ -65,7 +65,7 @@ impl Scanner<'_, '_> {
             } else if rest.starts_with(b"</") {
                 self.end_tag(text)?;
             } else {
-                if seen_root && self.work.stack.is_empty() {
+                if seen_root && self.work.elements.is_empty() {
                     // A second root element.
                     return None;
                 }
@@ -90,11 +90,11 @@ impl Scanner<'_, '_> {
     /// A start tag at the cursor: extends the path, adds the attributes as
     /// fields, and opens the element (or, for `<x/>`, closes it at once).
     fn start_tag(&mut self) -> Option<()> {
-        if self.work.stack.len() >= MAX_DEPTH {
+        if self.work.elements.len() >= MAX_DEPTH {
             return None;
         }
-        if let Some(parent) = self.work.stack.last_mut() {
-            parent.flag = true;
+        if let Some(parent) = self.work.elements.last_mut() {
+            parent.has_children = true;
         }
         self.at += 1;
         let name = self.name()?;
@@ -123,6 +123,7 @@ impl Scanner<'_, '_> {
                 _ => attributes.push(self.attribute()?),
             }
         };
+        let tag = name.clone();
         let data_name = (&self.line[name.clone()] == b"Data")
             .then(|| attributes.iter().position(|a| &self.line[a.name.clone()] == b"Name"))
             .flatten();
@@ -153,7 +154,7 @@ impl Scanner<'_, '_> {
         if empty {
             self.work.path.truncate(base);
         } else {
-            self.work.stack.push(Frame { base, flag: false, attributes: false, dot: None });
+            self.work.elements.push(Element { base, tag, has_children: false });
         }
         Some(())
     }
@@ -162,24 +163,21 @@ impl Scanner<'_, '_> {
     /// element, which is a field when it has no child elements and its
     /// text is not blank.
     fn end_tag(&mut self, text: std::ops::Range<usize>) -> Option<()> {
-        let frame = self.work.stack.pop()?;
+        let element = self.work.elements.pop()?;
         self.at += 2;
         let name = self.name()?;
         self.at = skip_blanks(self.line, self.at);
-        if self.line.get(self.at) != Some(&b'>') {
+        if self.line.get(self.at) != Some(&b'>') || self.line[name] != self.line[element.tag] {
             return None;
         }
         self.at += 1;
-        // The end tag names the element's tag; its path segment may be a
-        // `Data` element's Name instead, so only the shape is checked.
-        let _ = name;
-        if frame.flag {
+        if element.has_children {
             self.no_text(text)?;
         } else if skip_blanks(self.line, text.start) < text.end {
             let value = self.text_slot(text);
             self.fields.push(&self.work.path, None, value);
         }
-        self.work.path.truncate(frame.base);
+        self.work.path.truncate(element.base);
         Some(())
     }
 
