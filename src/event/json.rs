@@ -179,16 +179,16 @@ impl Scanner<'_, '_> {
             return None;
         }
         let raw = self.string_raw()?;
-        self.work.key.clear();
-        if raw.escaped {
-            unescape(&self.line[raw.inner.clone()], &mut self.work.key)?;
+        let key = if raw.escaped {
+            self.work.key.clear();
+            unescape(&self.line[raw.inner], &mut self.work.key)?;
+            &self.work.key[..]
         } else {
-            self.work.key.extend_from_slice(&self.line[raw.inner.clone()]);
-        }
-        self.expect(b':')?;
+            &self.line[raw.inner]
+        };
         let path = &mut self.work.path;
         path.truncate(container.base);
-        Some(match self.work.key.as_slice() {
+        let context = match key {
             // The evtx crate's XML shape: no path segment of their own.
             b"#attributes" => Context { dot: container.dot, attributes: true },
             b"#text" => Context { dot: container.dot, attributes: false },
@@ -200,7 +200,9 @@ impl Scanner<'_, '_> {
                 path.extend(key.iter().map(u8::to_ascii_lowercase));
                 Context { dot: dot.filter(|_| container.attributes), attributes: false }
             }
-        })
+        };
+        self.expect(b':')?;
+        Some(context)
     }
 
     /// A string value: a range of the line, or unescaped when it has

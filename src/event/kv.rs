@@ -46,9 +46,8 @@ pub(super) fn decode(line: &[u8], start: usize, fields: &mut Fields) -> bool {
     while at < line.len() {
         match key_end(line, at) {
             Some(key_end) => {
-                let key = at..key_end;
                 let (value, end) = value(line, key_end + 1, fields);
-                fields.push(&line[key], None, value);
+                fields.push_key(&line[at..key_end], value);
                 at = end;
             }
             None => at = token_end(line, at),

@@ -140,12 +140,22 @@ impl Fields {
         self.dotted = dotted;
     }
 
-    /// Adds a field named `name` (lowercased here) whose value is `value`.
+    /// Adds a field named `name`, already lowercased, whose value is
+    /// `value`.
     fn push(&mut self, name: &[u8], attribute_dot: Option<usize>, value: Slot) {
+        debug_assert!(!name.iter().any(u8::is_ascii_uppercase));
         let start = offset(self.names.len());
-        self.names.extend(name.iter().map(u8::to_ascii_lowercase));
+        self.names.extend_from_slice(name);
         let name = start..offset(self.names.len());
         self.entries.push(Entry { name, attribute_dot: attribute_dot.map(offset), value });
+    }
+
+    /// Adds a key=value field: `key` as written, `value`.
+    fn push_key(&mut self, key: &[u8], value: Slot) {
+        let start = offset(self.names.len());
+        self.names.extend(key.iter().map(u8::to_ascii_lowercase));
+        let name = start..offset(self.names.len());
+        self.entries.push(Entry { name, attribute_dot: None, value });
     }
 
     /// Appends `bytes` to the decoded-value buffer and returns their slot.
