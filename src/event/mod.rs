@@ -23,7 +23,9 @@
 //!   values. Strings are unescaped; numbers and `true`/`false` are their
 //!   text as written; `null` is no value (the field is absent there, as in
 //!   pySigma's reference, where a JSON null is SQL NULL). Nesting deeper
-//!   than [`MAX_DEPTH`] makes the line undecodable.
+//!   than [`MAX_DEPTH`] makes the line undecodable. The scanner is lenient
+//!   where strictness would cost a look at every byte: control characters
+//!   in strings and malformed numbers (`1.2.3`) pass.
 //! * **XML event**: Windows event XML on one line, decoded into
 //!   the same paths as its JSON shape: `<EventID>4688</EventID>` in
 //!   `<System>` is `Event.System.EventID`, `<Provider Name="X"/>` gives
@@ -36,7 +38,14 @@
 //!   token is a pair and it holds at least [`MIN_PAIRS`] pairs; a key is a
 //!   letter or `_` followed by letters, digits, `_`, `.` or `-`. So a
 //!   syslog line (`Dec 10 ... sshd[1]: Failed password for x=y`) has no
-//!   fields. Quoting is described in `kv.rs`.
+//!   fields. Quoting is described in `kv.rs`. A value is never null: an
+//!   event-log record's null field is written `Field=""`, present and
+//!   empty, so `exists` can differ between a record and its rendered line
+//!   (a `null` item, "absent or empty", holds on both).
+//! * **Event-log record** ([`RecordFields`]): the fields of the record's
+//!   JSON shape as the `evtx` crate parses it, built when the file is read
+//!   (never re-parsed from the rendered line), with the names a JSON line
+//!   of the same record would have.
 //!
 //! # Names
 //!
@@ -52,8 +61,8 @@
 //! event-log records gives it.
 //!
 //! Several fields may answer one name (`ProcessID` in `System/Execution`
-//! and in `EventData`; a repeated key): [`Event::values`] yields them all,
-//! in line order, and a field item should hold if it holds for one.
+//! and in `EventData`; a repeated key; an array): [`Event::values`] yields
+//! them all, in line order, for an item to hold if it holds for one.
 //!
 //! # Invariants
 //!
@@ -62,10 +71,12 @@
 //! * Decoding takes time linear in the line and never recurses: nesting is
 //!   followed with explicit stacks bounded by [`MAX_DEPTH`].
 //! * Any bytes are accepted: invalid UTF-8 stays in values as it is.
+//!   Blanks are ASCII whitespace; a line is given without its LF, and a
+//!   CR before it is a blank.
 //! * Every value is a substring of the line, or (when unescaping changed
 //!   it) decoded from one; names are stored lowercased.
 //!
-//! [`reference`] holds the slow twins the decoders are tested against.
+//! [`mod@reference`] holds the slow twins the decoders are tested against.
 
 use std::ops::Range;
 
@@ -202,7 +213,8 @@ fn range(r: &Range<u32>) -> Range<usize> {
     r.start as usize..r.end as usize
 }
 
-/// Buffers reused from one line's decoding to the next; one per thread.
+/// Buffers reused from one line's decoding to the next: keep one per
+/// thread and lend it to each line's [`Event`].
 #[derive(Debug, Default)]
 pub struct Scratch {
     fields: Fields,
