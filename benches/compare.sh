@@ -250,8 +250,9 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 LABELS=() ROLES=() MODES=() CMDS=()
 # tool LABEL ROLE MODE CMD...: ROLE is floor, ref (the sigrep row ratios are taken to) or -; MODE is
-# count (the tool prints a count first), lines (count the printed lines: one per selected line) or
-# output (the printed lines are not the selected lines: context, another query; not checked).
+# count (the tool prints a count first), lines (count the printed lines: one per selected line), json
+# (count the printed "match" records) or output (the printed lines are not the selected lines:
+# context, another query; not checked).
 tool() {
     LABELS+=("$1") ROLES+=("$2") MODES+=("$3")
     shift 3
@@ -289,6 +290,8 @@ bench() {
             if [[ $status == 0 || $status == 1 ]]; then
                 if [[ ${MODES[i]} == count ]]; then
                     count=$(head -n1 "$out" | awk '{ print $1 }')
+                elif [[ ${MODES[i]} == json ]]; then
+                    count=$(grep -c '"type":"match"' "$out" || true)
                 else
                     count=$(wc -l <"$out")
                 fi
@@ -320,7 +323,7 @@ add_common() { # FILE RULE SPEC PCRE BOOL
 add_output_modes() { # FILE RULE: every output mode of sigrep on one core (issue 17: within 1.3x of -c)
     tool "sigrep -n -j1" - lines "$SIGREP" -n -j1 "$2" "$1"
     tool "sigrep -b -j1" - lines "$SIGREP" -b -j1 "$2" "$1"
-    tool "sigrep --json -j1" - lines "$SIGREP" --json -j1 "$2" "$1"
+    tool "sigrep --json -j1" - json "$SIGREP" --json -j1 "$2" "$1"
     tool "sigrep -C 2 -j1" - output "$SIGREP" -C 2 -j1 "$2" "$1"
 }
 
