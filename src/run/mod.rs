@@ -1169,7 +1169,8 @@ impl Runner {
             // Lines that end in a LF were counted part by part, unless the
             // search stopped early; a last line may lack its LF.
             let (from, to) = (span.from, span.to);
-            let counted = if start >= to { line - span.first_line } else { count_newlines(&hay[from..to]) };
+            let counted =
+                if start >= to { line - span.first_line } else { count_newlines(&hay[from..to]) };
             let unterminated = to > from && hay[to - 1] != b'\n';
             total.lines = Some(counted + u64::from(unterminated));
         }
