@@ -141,6 +141,22 @@ def list_inputs(spark, patterns):
     return files, errors
 
 
+def unreadable(spark, uri):
+    """Why the file at `uri` cannot be opened through its Hadoop filesystem,
+    or None: one unreadable file must not fail the fetch of all the others."""
+    jvm = spark._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    try:
+        path.getFileSystem(spark._jsc.hadoopConfiguration()).open(path).close()
+        return None
+    except Exception as e:  # py4j's Py4JJavaError, whatever the filesystem raised
+        cause = getattr(e, "java_exception", e)
+        message = str(cause.getMessage() if hasattr(cause, "getMessage") else cause)
+        if message.endswith(")") and " (" in message:
+            message = message[message.rindex(" (") + 2:-1]
+        return f"{uri}: {message}"
+
+
 def plan(files, split_size, splittable, fetch):
     """Units of work: ("files", [(name, local)]), ("range", name, local, start, end)
     or ("fetch", uri)."""
@@ -171,7 +187,7 @@ def run_sigrep(binary, rules, rules_name, flags, operands, names, extra=()):
     operands to the names output shows; rule paths are given back the name
     the user gave."""
     cmd = [binary, "--json", "--no-progress", "-f", rules, *flags, *extra, "--", *operands]
-    local_rules = rules.rstrip("/")
+    local_rules, rules_name = rules.rstrip("/"), rules_name.rstrip("/")
 
     def rule_path(path):
         return rules_name + path[len(local_rules):] if path.startswith(local_rules) else path
@@ -196,23 +212,28 @@ def run_sigrep(binary, rules, rules_name, flags, operands, names, extra=()):
         code = proc.wait()
         err.seek(0)
         messages = err.read().decode("utf-8", "replace").splitlines()
-    errors = []
+    # Messages name the local copies: give them back their names. With
+    # exit status 2 they are errors; otherwise warnings.
+    errors, warnings = [], []
     for m in messages:
         m = m[len("sigrep: "):] if m.startswith("sigrep: ") else m
         for local, name in names.items():
             m = m.replace(local, name)
-        errors.append(m.replace(local_rules, rules_name))
+        m = m.replace(local_rules, rules_name)
+        (errors if code == 2 and not m.startswith("warning:") else warnings).append(m)
     if code == 2 and not errors:
         errors.append("sigrep exited with status 2")
     if code not in (0, 1, 2):
         errors.append(f"sigrep exited with status {code}: {' '.join(cmd)}")
-    return {"matches": matches, "lines": lines, "hits": list(hits.items()), "errors": errors}
+    return {"matches": matches, "lines": lines, "hits": list(hits.items()), "errors": errors,
+            "warnings": warnings}
 
 
 def main(argv):
     args = parse_args(argv)
     spark = SparkSession.builder.appName("sigrep").getOrCreate()
     sc = spark.sparkContext
+    sc.setLogLevel("WARN")
     sc.addFile(os.path.abspath(args.sigrep))
     rules_abs = os.path.abspath(args.rules)
     sc.addFile(rules_abs, recursive=os.path.isdir(rules_abs))
@@ -258,7 +279,13 @@ def main(argv):
             shutil.rmtree(work, ignore_errors=True)
 
     local_units = [u for u in units if u[0] != "fetch"]
-    fetched = [u[1] for u in units if u[0] == "fetch"]
+    fetched = []
+    for uri in (u[1] for u in units if u[0] == "fetch"):
+        reason = unreadable(spark, uri)
+        if reason is None:
+            fetched.append(uri)
+        else:
+            errors.append((uri, reason))
     results = sc.parallelize(local_units, max(1, len(local_units))).flatMap(run_local)
     if fetched:
         content = sc.binaryFiles(",".join(fetched), minPartitions=len(fetched))
@@ -266,10 +293,11 @@ def main(argv):
     results = results.persist(StorageLevel.MEMORY_AND_DISK)
 
     # Ranges: the first line of each is one more than the lines before it.
-    summaries = results.map(lambda r: (r[0], r[1], r[2]["lines"], r[2]["hits"], r[2]["errors"]))
+    summaries = results.map(
+        lambda r: (r[0], r[1], r[2]["lines"], r[2]["hits"], r[2]["errors"], r[2]["warnings"]))
     summaries = summaries.collect()
     first_lines, known = {}, {}
-    for name, start, lines, _, _ in sorted((s for s in summaries if s[0] is not None),
+    for name, start, lines, *_ in sorted((s for s in summaries if s[0] is not None),
                                            key=lambda s: (s[0], s[1])):
         base = known.get(name, 1)
         first_lines[(name, start)] = base
@@ -289,25 +317,28 @@ def main(argv):
     matches = spark.createDataFrame(results.flatMap(rows), MATCH)
     matches.write.mode("overwrite").format(args.format).save(f"{args.out}/matches")
 
-    hits = OrderedDict()
-    for _, _, _, unit_hits, unit_errors in summaries:
+    hits, warnings = OrderedDict(), OrderedDict()
+    for _, _, _, unit_hits, unit_errors, unit_warnings in summaries:
         for key, n in unit_hits:
             hits[tuple(key)] = hits.get(tuple(key), 0) + n
         for m in unit_errors:
             errors.append((m.split(": ")[0], m))
+        warnings.update((m, None) for m in unit_warnings)
+    # Every task reports a broken rule file: once is enough.
     errors = list(OrderedDict.fromkeys(errors))
     stats = sorted(((*k, n) for k, n in hits.items()), key=lambda s: -s[4])
     spark.createDataFrame(stats, STAT).coalesce(1).write.mode("overwrite").json(f"{args.out}/stats")
     spark.createDataFrame(errors, ERROR).coalesce(1).write.mode("overwrite").json(f"{args.out}/errors")
 
     selected = matches.count()
-    print(f"sigrep stats: {selected} selected lines; {len(stats)} rules hit; "
-          f"{len(files)} files in {len(units)} tasks", file=sys.stderr)
+    spark.stop()
+    ranges = sum(1 for u in units if u[0] == "range")
+    print(f"sigrep stats: {selected} selected lines; {len(stats)} rules hit; {len(files)} files "
+          f"in {len(units)} tasks, {ranges} of them byte ranges", file=sys.stderr)
     for rule_id, title, _, _, n in stats:
         print(f"{n:>10}  {rule_id}  {title}", file=sys.stderr)
-    for _, message in errors:
+    for message in [*warnings, *(m for _, m in errors)]:
         print(f"sigrep: {message}", file=sys.stderr)
-    spark.stop()
     return 2 if errors and not args.keep_going else 0
 
 
