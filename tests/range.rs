@@ -155,7 +155,7 @@ fn a_large_range_is_split_across_threads() {
 }
 
 fn log_line(at: usize) -> String {
-    if at % 7 == 0 {
+    if at.is_multiple_of(7) {
         format!("{at} a needle in a haystack\n")
     } else {
         format!("{at} hay hay hay hay hay hay hay hay\n")
