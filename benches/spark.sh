@@ -10,7 +10,8 @@
 # Corpora go to $WORK (/tmp/sigrep-spark-bench), never into the repository:
 # four 256 MiB files from ../shared/corpus/gen_corpus.py (seeds 1-4); the
 # 256 MiB directory holds their first 64 MiB (cut at a line end), the 1 GiB
-# one the four files, the 4 GiB one four copies of each. Each run times the
+# one the four end to end in one file (which the job cuts into byte ranges),
+# the 4 GiB one four copies of that file. Each run times the
 # two commands one after the other (so both see the same load from others on
 # the machine); the table gives medians, their ratio, and checks that both
 # selected the same number of lines.
@@ -51,8 +52,8 @@ corpus() { # SIZE -> directory
         256) python3 -c 'import sys
 data = open(sys.argv[1], "rb").read(64 << 20)
 open(sys.argv[2], "wb").write(data[: data.rindex(b"\n") + 1])' "$WORK/win$i.log" "$dir.tmp/win$i.log" ;;
-        1024) ln "$WORK/win$i.log" "$dir.tmp/win$i.log" ;;
-        4096) for c in 1 2 3 4; do cp "$WORK/win$i.log" "$dir.tmp/win$i-$c.log"; done ;;
+        1024) cat "$WORK/win$i.log" >>"$dir.tmp/win.log" ;;
+        4096) cp "$(corpus 1024)/win.log" "$dir.tmp/win$i.log" ;;
       esac
     done
     mv "$dir.tmp" "$dir"
@@ -60,9 +61,10 @@ open(sys.argv[2], "wb").write(data[: data.rindex(b"\n") + 1])' "$WORK/win$i.log"
   echo "$dir"
 }
 
-seconds() { # COMMAND... -> wall seconds (output goes where the command sends it)
-  local t0=$EPOCHREALTIME
-  "$@" || [ $? -le 2 ]
+seconds() { # NAME COMMAND... -> wall seconds; output to $WORK/NAME.out and .err
+  local name=$1 t0=$EPOCHREALTIME
+  shift
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || [ $? -le 2 ]
   echo "$EPOCHREALTIME - $t0" | bc
 }
 
@@ -75,13 +77,12 @@ for size in $SIZES; do
   cat "$dir"/* >/dev/null # page cache warm for both
   direct=() spark=()
   for _ in $(seq "$RUNS"); do
-    direct+=("$(seconds "$SIGREP" -f "$RULES" "${FLAGS[@]}" --json -j2 -r "$dir" \
-      >"$WORK/direct.json" 2>"$WORK/direct.err")")
-    spark+=("$(seconds "$VENV/bin/spark-submit" --master 'local[2]' spark/sigrep_spark.py \
+    direct+=("$(seconds direct "$SIGREP" -f "$RULES" "${FLAGS[@]}" --json -j2 -r "$dir")")
+    spark+=("$(seconds spark "$VENV/bin/spark-submit" --master 'local[2]' spark/sigrep_spark.py \
       --sigrep "$SIGREP" --rules "$RULES" --out "$WORK/out" --format parquet "$dir" -- \
-      "${FLAGS[@]}" >"$WORK/spark.out" 2>"$WORK/spark.err")")
+      "${FLAGS[@]}")")
   done
-  want=$(grep -c '"type":"match"' "$WORK/direct.json")
+  want=$(grep -c '"type":"match"' "$WORK/direct.out")
   stats=$(grep '^sigrep stats:' "$WORK/spark.out")
   got=$(echo "$stats" | sed 's/^sigrep stats: \([0-9]*\) selected.*/\1/')
   tasks=$(echo "$stats" | sed 's/.* in \([0-9]*\) tasks.*/\1/')

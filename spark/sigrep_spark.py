@@ -23,7 +23,8 @@ and prints the stats and the errors. The job exits 2 when sigrep would have
 
 Units of work
 -------------
-* Whole files are the unit. Files smaller than the split size are packed,
+* Whole files are the unit. Files smaller than the split size (by default the
+  input over twice the cores, within 128 MiB and 1 GiB) are packed,
   in listing order, into groups of about one split size searched by one
   sigrep process (several FILE operands).
 * A plain file larger than the split size is cut into byte ranges of the
@@ -94,8 +95,9 @@ def parse_args(argv):
     p.add_argument("--rules", required=True, help="a rule file or directory")
     p.add_argument("--out", required=True, help="output directory (any Hadoop path)")
     p.add_argument("--format", choices=("parquet", "json"), default="parquet")
-    p.add_argument("--split-size", type=int, default=128 << 20,
-                   help="bytes per task: larger plain files are cut, smaller packed")
+    p.add_argument("--split-size", type=int,
+                   help="bytes per task: larger plain files are cut, smaller packed (default: "
+                        "the input over twice the cores, within 128 MiB and 1 GiB)")
     p.add_argument("--keep-going", action="store_true",
                    help="exit 0 even when errors were reported")
     p.add_argument("--fetch", action="store_true",
@@ -246,7 +248,12 @@ def main(argv):
                          for f in flags) and not any(f in ("-z", "--search-zip") for f in flags)
 
     files, errors = list_inputs(spark, args.inputs)
-    units = plan(files, args.split_size, splittable, args.fetch)
+    # Each task loads the rules once (a second or so for all of SigmaHQ's):
+    # two tasks per core keep the cores busy to the end without paying it
+    # too often.
+    split_size = args.split_size or min(1 << 30, max(
+        128 << 20, -(-sum(size for *_, size in files) // (2 * sc.defaultParallelism))))
+    units = plan(files, split_size, splittable, args.fetch)
 
     def tools():
         binary = SparkFiles.get(binary_name)
@@ -293,8 +300,8 @@ def main(argv):
     results = results.persist(StorageLevel.MEMORY_AND_DISK)
 
     # Ranges: the first line of each is one more than the lines before it.
-    summaries = results.map(
-        lambda r: (r[0], r[1], r[2]["lines"], r[2]["hits"], r[2]["errors"], r[2]["warnings"]))
+    summaries = results.map(lambda r: (r[0], r[1], r[2]["lines"], r[2]["hits"], r[2]["errors"],
+                                       r[2]["warnings"], len(r[2]["matches"])))
     summaries = summaries.collect()
     first_lines, known = {}, {}
     for name, start, lines, *_ in sorted((s for s in summaries if s[0] is not None),
@@ -318,7 +325,7 @@ def main(argv):
     matches.write.mode("overwrite").format(args.format).save(f"{args.out}/matches")
 
     hits, warnings = OrderedDict(), OrderedDict()
-    for _, _, _, unit_hits, unit_errors, unit_warnings in summaries:
+    for _, _, _, unit_hits, unit_errors, unit_warnings, _ in summaries:
         for key, n in unit_hits:
             hits[tuple(key)] = hits.get(tuple(key), 0) + n
         for m in unit_errors:
@@ -330,7 +337,7 @@ def main(argv):
     spark.createDataFrame(stats, STAT).coalesce(1).write.mode("overwrite").json(f"{args.out}/stats")
     spark.createDataFrame(errors, ERROR).coalesce(1).write.mode("overwrite").json(f"{args.out}/errors")
 
-    selected = matches.count()
+    selected = sum(s[-1] for s in summaries)
     spark.stop()
     ranges = sum(1 for u in units if u[0] == "range")
     print(f"sigrep stats: {selected} selected lines; {len(stats)} rules hit; {len(files)} files "

@@ -18,7 +18,11 @@
 //! * the threads: inputs are searched in parallel, and one large mapped
 //!   file is cut into parts searched in parallel, both by the one scheduler
 //!   in [`schedule`], which writes output in argument order, identical to
-//!   a one-thread run.
+//!   a one-thread run;
+//! * one byte range of a file ([`ByteRange`], `--byte-range`), for a front
+//!   end that spreads one large file over processes or machines: searched
+//!   as the parts of a split file are, with the file's offsets and line
+//!   numbers (see [`range`]).
 //!
 //! # Messages and errors
 //! A problem with one input (missing, unreadable, a directory, a damaged
