@@ -12,6 +12,7 @@ mod jsonesc;
 mod legacy;
 mod multi;
 mod progress;
+mod range;
 mod runtime;
 mod sigmahq;
 mod vectors;

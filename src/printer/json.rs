@@ -8,7 +8,8 @@
 //!   that selects it as `{"id","title","level","path"}`;
 //! * `context`: a context line (`-A`/`-B`/`-C`), same fields but no rules;
 //! * `end`: after each input: `path`, `selected` (lines), `binary` (true
-//!   when the input was reported as a binary file match);
+//!   when the input was reported as a binary file match), and with
+//!   `--byte-range` `lines`: how many lines start in the range;
 //! * `summary`: last: `files`, `selected`, and `rules`: every rule with
 //!   at least one hit as `{"id","title","level","path","hits"}`.
 //!
@@ -57,6 +58,9 @@ struct EndRecord<'a> {
     path: &'a str,
     selected: u64,
     binary: bool,
+    /// With `--byte-range` only: lines starting in the range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lines: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -175,8 +179,12 @@ impl<'a> JsonPrinter<'a> {
     /// # Errors
     /// Write errors.
     pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let end =
-            EndRecord { path: self.name, selected: summary.selected, binary: summary.binary_match };
+        let end = EndRecord {
+            path: self.name,
+            selected: summary.selected,
+            binary: summary.binary_match,
+            lines: summary.lines,
+        };
         write_line(self.out, &Record::End(end))
     }
 }

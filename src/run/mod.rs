@@ -18,7 +18,11 @@
 //! * the threads: inputs are searched in parallel, and one large mapped
 //!   file is cut into parts searched in parallel, both by the one scheduler
 //!   in [`schedule`], which writes output in argument order, identical to
-//!   a one-thread run.
+//!   a one-thread run;
+//! * one byte range of a file ([`ByteRange`], `--byte-range`), for a front
+//!   end that spreads one large file over processes or machines: searched
+//!   as the parts of a split file are, with the file's offsets and line
+//!   numbers (see [`range`]).
 //!
 //! # Messages and errors
 //! A problem with one input (missing, unreadable, a directory, a damaged
@@ -30,6 +34,7 @@
 
 mod engines;
 pub mod progress;
+mod range;
 mod rules;
 mod schedule;
 mod summary;
@@ -41,6 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use engines::{Engine, Engines, JsonEscaping};
+pub use range::ByteRange;
 pub use rules::{emit_pcre, logsource_pairs, read_rule, LoadedRules, RuleSource};
 pub use summary::{explain, write_stats, RuleHits};
 
@@ -220,6 +226,8 @@ pub struct RunnerBuilder {
     progress: Option<Arc<dyn Progress>>,
     progress_line: Option<bool>,
     split_sizes: (usize, usize),
+    byte_range: Option<ByteRange>,
+    line_number_start: Option<u64>,
 }
 
 /// When output is coloured (`--color`).
@@ -294,6 +302,8 @@ impl RunnerBuilder {
             progress: None,
             progress_line: Some(false),
             split_sizes: (SPLIT_MIN, SPLIT_PART),
+            byte_range: None,
+            line_number_start: None,
         }
     }
 
@@ -465,6 +475,20 @@ impl RunnerBuilder {
         self
     }
 
+    /// `--byte-range START:END`: search only the lines of the one FILE
+    /// operand that start in the range (see [`ByteRange`]).
+    pub fn byte_range(&mut self, range: Option<ByteRange>) -> &mut Self {
+        self.byte_range = range;
+        self
+    }
+
+    /// `--line-number-start N`: with a byte range, the number of its first
+    /// line (otherwise counted from the start of the file).
+    pub fn line_number_start(&mut self, first: Option<u64>) -> &mut Self {
+        self.line_number_start = first;
+        self
+    }
+
     /// Where to report progress (none by default).
     pub fn progress(&mut self, progress: Option<Arc<dyn Progress>>) -> &mut Self {
         self.progress = progress;
@@ -518,10 +542,14 @@ impl RunnerBuilder {
     /// JSON lines), the program is compiled here.
     ///
     /// # Errors
-    /// [`ErrorKind::Usage`]: a glob that cannot be compiled, or JSON
-    /// escaping asked for with legacy rules; [`ErrorKind::Compile`]: the
-    /// one fixed program cannot be compiled.
+    /// [`ErrorKind::Usage`]: a glob that cannot be compiled, JSON
+    /// escaping asked for with legacy rules, or a first line number
+    /// without a byte range; [`ErrorKind::Compile`]: the one fixed program
+    /// cannot be compiled.
     pub fn build(&self, rules: LoadedRules) -> Result<Runner, Error> {
+        if self.line_number_start.is_some() && self.byte_range.is_none() {
+            return Err(Error::new(ErrorKind::Usage, "--line-number-start needs --byte-range"));
+        }
         let filters = walk::Filters::new(&self.globs)
             .map_err(|e| Error::new(ErrorKind::Usage, e.to_string()))?;
         let legacy = rules.set.is_legacy();
@@ -575,7 +603,12 @@ impl RunnerBuilder {
             infos,
             search,
             printer,
-            open: OpenOptions { evtx_threads: self.threads, ..self.open },
+            open: OpenOptions {
+                evtx_threads: self.threads,
+                // A range is searched in the file's map.
+                mmap: self.open.mmap || self.byte_range.is_some(),
+                ..self.open
+            },
             threads: self.threads,
             splittable,
             quiet_errors: self.quiet_errors,
@@ -591,6 +624,8 @@ impl RunnerBuilder {
                 .or_else(|| line.clone().map(|l| l as Arc<dyn Progress>)),
             progress_line: line,
             split_sizes: self.split_sizes,
+            byte_range: self.byte_range,
+            line_number_start: self.line_number_start,
         })
     }
 }
@@ -621,6 +656,8 @@ pub struct Runner {
     progress_line: Option<Arc<progress::ProgressLine>>,
     /// See [`RunnerBuilder::split_sizes`].
     split_sizes: (usize, usize),
+    byte_range: Option<ByteRange>,
+    line_number_start: Option<u64>,
 }
 
 /// What a run found.
@@ -787,6 +824,9 @@ impl Runner {
         out: &mut dyn Write,
         report: &mut dyn FnMut(&str),
     ) -> Result<Report, Error> {
+        if let Some(range) = self.byte_range {
+            self.check_range_operand(range, operands)?;
+        }
         let implicit = operands.is_empty();
         let default = [PathBuf::from(if self.recursive { "." } else { "-" })];
         let files = if implicit { &default[..] } else { operands };
@@ -799,6 +839,31 @@ impl Runner {
             progress.finish();
         }
         found
+    }
+
+    /// A byte range is searched in one plain file named as the operand.
+    fn check_range_operand(&self, range: ByteRange, operands: &[PathBuf]) -> Result<(), Error> {
+        let usage = |m: String| Error::new(ErrorKind::Usage, m);
+        let file = match operands {
+            [file] if file.as_os_str() != "-" && !self.recursive => file,
+            _ => {
+                return Err(usage(format!(
+                    "--byte-range {range} searches one FILE (not standard input, several \
+                     files or -r)"
+                )))
+            }
+        };
+        // A file that cannot be opened is reported as any input is.
+        let what = match search::kind(file, &self.open) {
+            Ok((_, _, search::Kind::EventLog)) => "an event log",
+            Ok((_, _, search::Kind::Compressed(_))) => "a compressed file",
+            Ok((_, _, search::Kind::Stream)) => "not a regular file",
+            _ => return Ok(()),
+        };
+        Err(usage(format!(
+            "--byte-range needs a plain file, and {} is {what}: search it whole",
+            file.display()
+        )))
     }
 
     /// [`Runner::run`] over listed targets.
@@ -977,20 +1042,28 @@ impl Runner {
         } else {
             printer
         };
+        let split = |map: &MappedFile| {
+            split_threads > 1 && map.len() >= self.split_sizes.0 && !Searcher::probe_is_binary(map)
+        };
         let result = match &input {
-            SearchInput::Mapped(map)
-                if split_threads > 1
-                    && map.len() >= self.split_sizes.0
-                    && !Searcher::probe_is_binary(map) =>
-            {
+            SearchInput::Mapped(map) if self.byte_range.is_some() || split(map) => {
                 searched.split = true;
+                let span = self.span(map, split_threads);
                 let mut output = Output { out: &mut out, state, color: printer.color };
-                self.search_split(&engine.program, printer, &name, map, split_threads, &mut output)
+                let threads = if span.part < map.len() { split_threads } else { 1 };
+                self.search_split(&engine.program, printer, &name, map, span, threads, &mut output)
                     .map(|(summary, messages, hits)| {
                         searched.messages = messages;
                         searched.rule_hits = hits;
                         summary
                     })
+            }
+            SearchInput::Reader(_) if self.byte_range.is_some() && !is_empty(target) => {
+                searched.problem(
+                    quiet,
+                    format!("{name}: cannot be memory-mapped, which --byte-range needs"),
+                );
+                return searched;
             }
             _ => {
                 let mut sink = Printer::new(printer, &name, &mut out, state);
@@ -1016,36 +1089,57 @@ impl Runner {
         searched
     }
 
-    /// Searches one large mapped file with `threads` threads, in parts of
-    /// [`SPLIT_PART`] bytes (by default) cut at line ends, printed in order (see
-    /// [`schedule`]): the output is that of a one-thread search. Output
-    /// stops after a part that reported a binary file match, as a
-    /// one-thread search stops there. Returns the whole file's summary,
-    /// its messages and its per-rule hits.
+    /// What of a mapped file to search, in parts of what size: the lines
+    /// of the byte range, or the whole file split across threads.
+    fn span(&self, map: &MappedFile, split_threads: usize) -> Span {
+        let hay: &[u8] = map;
+        let Some(range) = self.byte_range else {
+            return Span { from: 0, to: hay.len(), first_line: 1, part: self.split_sizes.1 };
+        };
+        let (from, to) = range.lines_in(hay);
+        let first_line = match self.line_number_start {
+            Some(n) => n,
+            None if self.search.line_numbers => 1 + count_newlines(&hay[..from]),
+            None => 1,
+        };
+        let parts = self.splittable && split_threads > 1 && to - from >= self.split_sizes.0;
+        Span { from, to, first_line, part: if parts { self.split_sizes.1 } else { usize::MAX } }
+    }
+
+    /// Searches a span of a mapped file with `threads` threads, in parts
+    /// cut at line ends ([`SPLIT_PART`] bytes by default), printed in order
+    /// (see [`schedule`]): the output is that of a one-thread search of the
+    /// span. Output stops after a part that reported a binary file match,
+    /// as a one-thread search stops there. Returns the span's summary (with
+    /// its lines when it is a byte range), its messages and its per-rule
+    /// hits.
+    #[allow(clippy::too_many_arguments)]
     fn search_split(
         &self,
         program: &Program,
         printer: &PrinterConfig,
         name: &str,
         map: &MappedFile,
+        span: Span,
         threads: usize,
         output: &mut Output<'_>,
     ) -> io::Result<(Summary, Vec<String>, Vec<u64>)> {
         let hay: &[u8] = map;
-        let numbered = self.search.line_numbers;
+        let binary = Searcher::probe_is_binary(map);
+        let counted = self.search.line_numbers || self.byte_range.is_some();
         // Parts in order: where each starts and ends, and its first line's
         // number (counting is many times faster than searching: done here,
         // in order, it costs the threads little waiting).
-        let (mut start, mut first_line) = (0, 1);
-        let next_part = move || -> Option<(usize, usize, u64)> {
-            if start >= hay.len() {
+        let (mut start, mut line) = (span.from, span.first_line);
+        let next_part = || -> Option<(usize, usize, u64)> {
+            if start >= span.to {
                 return None;
             }
-            let cut = (start + self.split_sizes.1).min(hay.len());
-            let end = memchr::memchr(b'\n', &hay[cut..]).map_or(hay.len(), |i| cut + i + 1);
-            let part = (start, end, first_line);
-            if numbered {
-                first_line += count_newlines(&hay[start..end]);
+            let cut = start.saturating_add(span.part).min(span.to);
+            let end = memchr::memchr(b'\n', &hay[cut..span.to]).map_or(span.to, |i| cut + i + 1);
+            let part = (start, end, line);
+            if counted {
+                line += count_newlines(&hay[start..end]);
             }
             start = end;
             Some(part)
@@ -1054,7 +1148,7 @@ impl Runner {
             |(start, end, first_line), out: &mut dyn Write, state: &mut PrintState| {
                 let mut sink = Printer::new(printer, name, out, state);
                 let summary = Searcher::new(program, self.search.clone())
-                    .search_mapped_part(map, start, end, first_line, false, &mut sink);
+                    .search_mapped_part(map, start, end, first_line, binary, &mut sink);
                 let (messages, hits) = sink.into_results();
                 summary.map(|summary| (summary, messages, hits, (end - start) as u64))
             };
@@ -1075,8 +1169,36 @@ impl Runner {
             }
             Ok(ControlFlow::Continue(()))
         })?;
+        if self.byte_range.is_some() {
+            // Lines that end in a LF were counted part by part, unless the
+            // search stopped early; a last line may lack its LF.
+            let (from, to) = (span.from, span.to);
+            let counted =
+                if start >= to { line - span.first_line } else { count_newlines(&hay[from..to]) };
+            let unterminated = to > from && hay[to - 1] != b'\n';
+            total.lines = Some(counted + u64::from(unterminated));
+        }
         Printer::new(printer, name, output.out, output.state).finish(&total)?;
         Ok((total, messages, hits.counts().to_vec()))
+    }
+}
+
+/// The bytes of a mapped file to search, cut into parts of `part` bytes
+/// (or more: parts end at line ends), and the number of its first line.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    from: usize,
+    to: usize,
+    first_line: u64,
+    part: usize,
+}
+
+/// True when the target is an empty regular file (an empty range, which
+/// is not mapped).
+fn is_empty(target: &Target) -> bool {
+    match target {
+        Target::Path(path) => std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0),
+        Target::Stdin | Target::Error(_) => false,
     }
 }
 

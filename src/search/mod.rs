@@ -34,7 +34,7 @@ pub mod walk;
 
 use std::io::{self, Read};
 
-pub use input::{open, OpenOptions, Opened, SearchInput};
+pub use input::{kind, open, Kind, OpenOptions, Opened, SearchInput};
 pub use mmap::MappedFile;
 
 use crate::compile::{Cache, Program};
@@ -114,6 +114,10 @@ pub struct Summary {
     pub selected: u64,
     /// True when the input was reported as a binary match.
     pub binary_match: bool,
+    /// With a byte range (`--byte-range`): how many lines start in it, so
+    /// that a front end searching a file range by range can number the
+    /// next range's lines.
+    pub lines: Option<u64>,
 }
 
 /// Searches inputs with one program. One per thread.

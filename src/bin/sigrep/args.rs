@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, ValueEnum};
+use sigrep::run::ByteRange;
 
 /// How an event log record becomes a line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -195,6 +196,18 @@ pub struct Args {
     /// (Key=Value pairs, values unescaped; the default) or xml.
     #[arg(long = "evtx-format", value_name = "FORMAT", value_enum, default_value = "kv")]
     pub evtx_format: EvtxFormat,
+
+    /// Search only the lines of the one FILE that start at byte offsets in
+    /// [START, END) (END omitted: to the end); offsets and line numbers
+    /// stay those of the whole file, and ranges that tile a file select
+    /// each line once. Plain files only (not compressed, .evtx or stdin).
+    #[arg(long = "byte-range", value_name = "START:END")]
+    pub byte_range: Option<ByteRange>,
+
+    /// With --byte-range: the number of the range's first line (default:
+    /// counted, reading the file up to START).
+    #[arg(long = "line-number-start", value_name = "N", requires = "byte_range")]
+    pub line_number_start: Option<u64>,
 
     /// Read files instead of memory-mapping them.
     #[arg(long = "no-mmap")]

@@ -139,7 +139,9 @@ fn runner_builder(args: &Args) -> RunnerBuilder {
         .quiet_errors(args.no_messages)
         .stdin_label(args.label.as_deref().unwrap_or("(standard input)"))
         .json_escaping(json_escaping)
-        .progress_line(either(args.progress, args.no_progress));
+        .progress_line(either(args.progress, args.no_progress))
+        .byte_range(args.byte_range)
+        .line_number_start(args.line_number_start);
     builder
 }
 
