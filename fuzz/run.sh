@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(condition_parse rule_yaml engine_vs_oracle)
+[ ${#targets[@]} -gt 0 ] || targets=(condition_parse rule_yaml engine_vs_oracle event_fields)
 mkdir -p logs
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"

@@ -20,6 +20,8 @@
 //! * [`printer`]: grep-compatible output.
 //! * [`run`]: the runtime a front end drives: rule loading, inputs,
 //!   threads, printers and statistics, behind [`run::RunnerBuilder`].
+//! * [`event`]: the fields of a line or an event-log record, decoded
+//!   lazily, for field semantics (DESIGN 2.3).
 //! * [`legacy`]: the old `sigmac -t grep` converter, reimplemented: the
 //!   exact regex it emitted (`--emit-pcre`) and the tree `--legacy`
 //!   matching is lowered from.
@@ -36,6 +38,7 @@
 pub mod compile;
 pub mod condition;
 pub mod error;
+pub mod event;
 pub mod legacy;
 pub mod lower;
 pub mod oracle;

@@ -218,3 +218,82 @@ fn damaged_logs_yield_their_readable_records_and_an_error() {
         }
     }
 }
+
+/// Each record's fields, taken from the parsed record, hold the `EventID`
+/// and `Channel` its Key=Value line shows; its XML line decodes to the
+/// same fields as the record (blank texts aside: XML has no way to tell
+/// them from indentation).
+#[test]
+fn record_fields_match_both_renderings() {
+    use sigrep::event::{reference, Event, Format, Scratch};
+    use sigrep::search::evtx::{render, Rendering};
+
+    let Some(shared) = shared_or_skip("record_fields_match_both_renderings") else { return };
+    let rows = index(&shared);
+    assert_eq!(rows.len(), 12);
+    let mut scratch = Scratch::default();
+    let mut records = 0;
+    for (file, _, _) in &rows {
+        let kv = render(file, Rendering::KeyValue, 2, true).unwrap();
+        let xml = render(file, Rendering::Xml, 2, true).unwrap();
+        assert_eq!(kv.fields.len(), kv.record_ids.len(), "{}", file.display());
+        assert_eq!(xml.fields.len(), kv.fields.len());
+        let lines = kv.text.split(|&b| b == b'\n');
+        let xml_lines = xml.text.split(|&b| b == b'\n');
+        for ((fields, line), xml_line) in kv.fields.iter().zip(lines).zip(xml_lines) {
+            let mut record = Event::from_record(fields);
+            let mut kv_line = Event::new(line, &mut scratch);
+            assert_eq!(kv_line.format(), Format::KeyValue);
+            for name in ["EventID", "Channel", "Computer", "EventRecordID"] {
+                let shown: Vec<Vec<u8>> = kv_line.values(name).map(<[u8]>::to_vec).collect();
+                let held: Vec<&[u8]> = record.values(name).collect();
+                assert_eq!(held.len(), 1, "{name} in {}", String::from_utf8_lossy(line));
+                assert_eq!(shown, held, "{name} in {}", String::from_utf8_lossy(line));
+            }
+            assert!(record.logsource().channel.is_some());
+            let provider: Vec<&[u8]> = record.values("Provider_Name").collect();
+            assert_eq!(provider, kv_line.values("Provider").collect::<Vec<_>>());
+
+            let mut listing: Vec<_> = record
+                .fields()
+                .iter()
+                .filter(|f| {
+                    f.attribute_dot.is_some() || !f.value.iter().all(u8::is_ascii_whitespace)
+                })
+                .map(|f| (lossy(f.name), f.attribute_dot, joined_as_xml_lines(&lossy(f.value))))
+                .collect();
+            let (format, from_xml) = reference::fast(xml_line);
+            assert_eq!(format, Format::Xml, "{}", String::from_utf8_lossy(xml_line));
+            let mut from_xml: Vec<_> = from_xml
+                .into_iter()
+                .map(|f| (lossy(&f.name), f.attribute_dot, lossy(&f.value)))
+                .collect();
+            listing.sort();
+            from_xml.sort();
+            assert_eq!(listing, from_xml, "{}", String::from_utf8_lossy(xml_line));
+            records += 1;
+        }
+    }
+    assert!(records > 12, "{records}");
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A value as the one-line XML rendering leaves it: the XML's lines are
+/// trimmed and joined by one space, so a value's inner line breaks (and
+/// the blanks around them) become one space, and its blank lines vanish.
+fn joined_as_xml_lines(value: &str) -> String {
+    let pieces: Vec<&str> = value.split('\n').collect();
+    let last = pieces.len() - 1;
+    let mut kept = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let piece = if i < last { piece.trim_end() } else { piece };
+        let piece = if i > 0 { piece.trim_start() } else { piece };
+        if i == 0 || i == last || !piece.is_empty() {
+            kept.push(piece);
+        }
+    }
+    kept.join(" ")
+}

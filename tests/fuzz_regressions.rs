@@ -46,3 +46,8 @@ fn rule_yaml_inputs() {
 fn engine_vs_oracle_inputs() {
     assert!(replay("engine_vs_oracle", bodies::engine_vs_oracle) > 0);
 }
+
+#[test]
+fn event_fields_inputs() {
+    assert!(replay("event_fields", bodies::event_fields) > 0);
+}

@@ -201,3 +201,37 @@ pub fn engine_vs_oracle(data: &[u8]) -> bool {
     }
     true
 }
+
+/// Any bytes as a log line: decoding its fields never panics; the fast
+/// decoder equals its slow twin wherever the twin can judge (JSON that
+/// serde_json accepts, key=value and field-less lines); every field is
+/// found again by its full name, and an attribute by its `_` name too.
+pub fn event_fields(data: &[u8]) -> bool {
+    use sigrep::event::{reference, Event, Scratch};
+
+    if data.len() > MAX_TEXT {
+        return false;
+    }
+    reference::compare(data);
+    let (_, fields) = reference::fast(data);
+    let mut scratch = Scratch::default();
+    let mut event = Event::new(data, &mut scratch);
+    for field in &fields {
+        let mut names = vec![field.name.clone()];
+        if let Some(dot) = field.attribute_dot {
+            assert_eq!(field.name[dot], b'.', "{field:?}");
+            let mut underscored = field.name.clone();
+            underscored[dot] = b'_';
+            names.push(underscored);
+        }
+        for name in names {
+            // Names are bytes; a lookup takes text. Names that are not
+            // UTF-8 are looked up by what they decode to, which may find
+            // nothing: skip those.
+            let Ok(name) = std::str::from_utf8(&name) else { continue };
+            let found = event.values(name).any(|v| v == field.value.as_slice());
+            assert!(found, "{name:?} does not find {field:?}");
+        }
+    }
+    true
+}

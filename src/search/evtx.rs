@@ -39,6 +39,7 @@ use evtx::{EvtxParser, ParserSettings};
 use serde_json::Value;
 
 use super::{Line, Sink};
+use crate::event::RecordFields;
 
 /// Size of an event log's file header.
 const FILE_HEADER: usize = 4096;
@@ -73,16 +74,25 @@ pub struct Rendered {
     pub text: Vec<u8>,
     /// Record number of each line, in order.
     pub record_ids: Vec<u64>,
+    /// The fields of each line's record, in order, taken from the parsed
+    /// record (see [`crate::event`]); empty unless asked for.
+    pub fields: Vec<RecordFields>,
     /// What could not be read, when something could not.
     pub damage: Option<String>,
 }
 
 /// Parses and renders every readable record of the event log at `path`,
-/// with `threads` parser threads.
+/// with `threads` parser threads; with `fields`, also keeps each record's
+/// fields (in [`Rendered::fields`]).
 ///
 /// # Errors
 /// The file cannot be opened or is not an event log.
-pub fn render(path: &Path, rendering: Rendering, threads: usize) -> io::Result<Rendered> {
+pub fn render(
+    path: &Path,
+    rendering: Rendering,
+    threads: usize,
+    fields: bool,
+) -> io::Result<Rendered> {
     let mut bytes = std::fs::read(path)?;
     let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("evtx: {what}"));
     if !is_evtx(&bytes) {
@@ -122,30 +132,36 @@ pub fn render(path: &Path, rendering: Rendering, threads: usize) -> io::Result<R
         lost += 1;
         first_error.get_or_insert_with(|| e.to_string());
     };
-    match rendering {
-        Rendering::KeyValue => {
-            for record in parser.records_json_value() {
-                match record {
-                    Ok(r) => {
-                        out.text.extend_from_slice(render_key_value(&r.data).as_bytes());
-                        out.text.push(b'\n');
-                        out.record_ids.push(r.event_record_id);
-                    }
-                    Err(e) => lost_one(e),
-                }
+    // Records are rendered (and their fields taken) by the parser's
+    // threads; the iterator gives them back in file order.
+    let records = parser.serialized_records(move |record| {
+        let record = record?;
+        let id = record.event_record_id;
+        let mut line = Vec::new();
+        let value = match rendering {
+            Rendering::KeyValue => {
+                let value = record.into_json_value()?.data;
+                line.extend_from_slice(render_key_value(&value).as_bytes());
+                fields.then_some(value)
             }
-        }
-        Rendering::Xml => {
-            for record in parser.records() {
-                match record {
-                    Ok(r) => {
-                        one_line_xml(&r.data, &mut out.text);
-                        out.text.push(b'\n');
-                        out.record_ids.push(r.event_record_id);
-                    }
-                    Err(e) => lost_one(e),
-                }
+            Rendering::Xml => {
+                let value =
+                    if fields { Some(record.clone().into_json_value()?.data) } else { None };
+                one_line_xml(&record.into_xml()?.data, &mut line);
+                value
             }
+        };
+        Ok((id, line, value.map(|v| RecordFields::from_value(&v))))
+    });
+    for record in records {
+        match record {
+            Ok((id, line, record_fields)) => {
+                out.text.extend_from_slice(&line);
+                out.text.push(b'\n');
+                out.record_ids.push(id);
+                out.fields.extend(record_fields);
+            }
+            Err(e) => lost_one(e),
         }
     }
     let mut damage = Vec::new();

@@ -31,11 +31,20 @@ pub struct OpenOptions {
     pub evtx: evtx::Rendering,
     /// Threads parsing one event log's chunks.
     pub evtx_threads: usize,
+    /// Keep each event-log record's fields beside its line
+    /// ([`evtx::Rendered::fields`]), for field semantics.
+    pub evtx_fields: bool,
 }
 
 impl Default for OpenOptions {
     fn default() -> OpenOptions {
-        OpenOptions { mmap: true, sniff: false, evtx: evtx::Rendering::default(), evtx_threads: 1 }
+        OpenOptions {
+            mmap: true,
+            sniff: false,
+            evtx: evtx::Rendering::default(),
+            evtx_threads: 1,
+            evtx_fields: false,
+        }
     }
 }
 
@@ -86,7 +95,7 @@ pub fn open(path: &Path, options: &OpenOptions) -> io::Result<Opened> {
     let head_len = if meta.is_file() { read_head_at(&file, &mut head)? } else { 0 };
     let head = &head[..head_len];
     if meta.is_file() && (named_evtx || evtx::is_evtx(head)) {
-        let records = evtx::render(path, options.evtx, options.evtx_threads)?;
+        let records = evtx::render(path, options.evtx, options.evtx_threads, options.evtx_fields)?;
         return Ok(Opened::Input(SearchInput::Records(records)));
     }
     if let Some(format) = Format::from_name(path) {
