@@ -1,0 +1,168 @@
+//! Sigma semantics' second stage: the exact predicates of the rules a line
+//! triggered, decided on the line's fields.
+//!
+//! With [`Semantics::Sigma`](crate::lower::Semantics), a rule's formula is
+//! a necessary condition (its trigger, see [`crate::lower::sigma`]): the
+//! scan and attribution find the rules whose trigger holds, and only those
+//! are confirmed here, on the line's [`Event`], decoded on the first field
+//! a confirmation asks for and once per line. Lines no rule triggers cost
+//! what they cost in grep semantics.
+//!
+//! The slow twin is the same confirmation run for every rule on every line
+//! (the trigger only ever removes rules that cannot hold); the property
+//! tests compare the two.
+
+use std::net::IpAddr;
+
+use regex::bytes::Regex;
+
+use super::CompileError;
+use crate::event::Event;
+use crate::lower::atom::{build_regex, pieces_regex};
+use crate::lower::sigma::{Comparison, FieldTest, Place, Predicate, ValueTest};
+
+/// Compiled regexes may use this much memory each (as `|re` atoms).
+const REGEX_SIZE_LIMIT: usize = crate::lower::RE_SIZE_LIMIT;
+
+/// The compiled predicates of a program's rules (immutable, shared).
+#[derive(Debug)]
+pub(crate) struct Confirmer {
+    rules: Vec<Node>,
+}
+
+#[derive(Debug)]
+enum Node {
+    Const(bool),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// One of the regexes matches somewhere in the line.
+    Keyword(Vec<Regex>),
+    Field(String, Test),
+}
+
+#[derive(Debug)]
+enum Test {
+    /// Some value matches.
+    Regex(Regex),
+    Cidr(IpAddr, u32),
+    Null,
+    Exists(bool),
+    Compare(Comparison, f64),
+    FieldRef { other: String, place: Place, fold: bool },
+}
+
+fn regex(re: &str) -> Result<Regex, CompileError> {
+    build_regex(re, REGEX_SIZE_LIMIT)
+        .map_err(|e| CompileError(format!("cannot compile field pattern '{re}': {e}")))
+}
+
+impl Confirmer {
+    /// Compiles the predicates (rule `i` is `predicates[i]`).
+    ///
+    /// # Errors
+    /// A pattern the regex crate rejects.
+    pub(crate) fn new(predicates: &[Predicate]) -> Result<Confirmer, CompileError> {
+        let rules = predicates.iter().map(node).collect::<Result<_, _>>()?;
+        Ok(Confirmer { rules })
+    }
+
+    /// Whether rule `rule` holds on `line`, whose fields `event` decodes.
+    pub(crate) fn holds(&self, rule: usize, line: &[u8], event: &mut Event<'_>) -> bool {
+        eval(&self.rules[rule], line, event)
+    }
+}
+
+fn node(p: &Predicate) -> Result<Node, CompileError> {
+    let all = |ps: &[Predicate]| ps.iter().map(node).collect::<Result<Vec<_>, _>>();
+    Ok(match p {
+        Predicate::Const(b) => Node::Const(*b),
+        Predicate::And(ps) => Node::And(all(ps)?),
+        Predicate::Or(ps) => Node::Or(all(ps)?),
+        Predicate::Not(p) => Node::Not(Box::new(node(p)?)),
+        Predicate::Keyword(atoms) => {
+            Node::Keyword(atoms.iter().map(|a| regex(&a.to_regex())).collect::<Result<_, _>>()?)
+        }
+        Predicate::Field(FieldTest { field, test }) => Node::Field(field.clone(), self::test(test)?),
+    })
+}
+
+fn test(t: &ValueTest) -> Result<Test, CompileError> {
+    Ok(match t {
+        ValueTest::Pieces { pieces, fold } => {
+            Test::Regex(regex(&format!("^(?:{})$", pieces_regex(pieces, *fold)))?)
+        }
+        ValueTest::Regex(re) => Test::Regex(regex(re)?),
+        ValueTest::Cidr { addr, len } => Test::Cidr(*addr, *len),
+        ValueTest::Null => Test::Null,
+        ValueTest::Exists(e) => Test::Exists(*e),
+        ValueTest::Compare(c, operand) => Test::Compare(*c, *operand),
+        ValueTest::FieldRef { other, place, fold } => {
+            Test::FieldRef { other: other.clone(), place: *place, fold: *fold }
+        }
+    })
+}
+
+fn eval(node: &Node, line: &[u8], event: &mut Event<'_>) -> bool {
+    match node {
+        Node::Const(b) => *b,
+        Node::And(ns) => ns.iter().all(|n| eval(n, line, event)),
+        Node::Or(ns) => ns.iter().any(|n| eval(n, line, event)),
+        Node::Not(n) => !eval(n, line, event),
+        Node::Keyword(res) => res.iter().any(|re| re.is_match(line)),
+        Node::Field(name, test) => field_holds(name, test, event),
+    }
+}
+
+fn field_holds(name: &str, test: &Test, event: &mut Event<'_>) -> bool {
+    match test {
+        Test::Regex(re) => event.values(name).any(|v| re.is_match(v)),
+        Test::Cidr(net, len) => event.values(name).any(|v| in_network(v, *net, *len)),
+        Test::Null => event.values(name).all(<[u8]>::is_empty),
+        Test::Exists(wanted) => event.has(name) == *wanted,
+        Test::Compare(c, operand) => event.values(name).any(|v| {
+            std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .is_some_and(|x| c.holds(x, *operand))
+        }),
+        Test::FieldRef { other, place, fold } => {
+            let others: Vec<Vec<u8>> = event.values(other).map(<[u8]>::to_vec).collect();
+            event.values(name).any(|v| others.iter().any(|o| placed(v, o, *place, *fold)))
+        }
+    }
+}
+
+/// Whether `needle` is in `value` at `place`.
+fn placed(value: &[u8], needle: &[u8], place: Place, fold: bool) -> bool {
+    let (value, needle) = if fold {
+        (value.to_ascii_lowercase(), needle.to_ascii_lowercase())
+    } else {
+        (value.to_vec(), needle.to_vec())
+    };
+    match place {
+        Place::Whole => value == needle,
+        Place::Start => value.starts_with(&needle),
+        Place::End => value.ends_with(&needle),
+        Place::Inside => memchr::memmem::find(&value, &needle).is_some(),
+    }
+}
+
+/// Whether `value` is an address in `net`/`len`.
+fn in_network(value: &[u8], net: IpAddr, len: u32) -> bool {
+    let Some(addr) = std::str::from_utf8(value).ok().and_then(|s| s.trim().parse::<IpAddr>().ok())
+    else {
+        return false;
+    };
+    match (addr, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
