@@ -134,7 +134,7 @@ struct Entry {
 /// The table borrows nothing; values that are ranges of the line are
 /// resolved against the line they were decoded from.
 #[derive(Clone, Debug, Default)]
-pub struct Fields {
+struct Fields {
     names: Vec<u8>,
     decoded: Vec<u8>,
     entries: Vec<Entry>,
