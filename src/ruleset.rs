@@ -248,7 +248,14 @@ impl RuleSet {
     fn push_file(&mut self, source: &str, rules: Vec<LoweredRule>) -> usize {
         let file_rules = rules.len();
         self.rules.extend(rules.into_iter().map(|(rule, formula, warnings, predicate)| {
-            LoadedRule { source: source.to_string(), rule, formula, warnings, predicate, file_rules }
+            LoadedRule {
+                source: source.to_string(),
+                rule,
+                formula,
+                warnings,
+                predicate,
+                file_rules,
+            }
         }));
         file_rules
     }

@@ -19,6 +19,7 @@ use regex::bytes::Regex;
 use super::CompileError;
 use crate::event::Event;
 use crate::lower::atom::{build_regex, pieces_regex};
+use crate::lower::logsource::WindowsGate;
 use crate::lower::sigma::{Comparison, FieldTest, Place, Predicate, ValueTest};
 
 /// Compiled regexes may use this much memory each (as `|re` atoms).
@@ -39,6 +40,8 @@ enum Node {
     /// One of the regexes matches somewhere in the line.
     Keyword(Vec<Regex>),
     Field(String, Test),
+    AnyField(Vec<String>),
+    Windows(WindowsGate),
 }
 
 #[derive(Debug)]
@@ -49,7 +52,11 @@ enum Test {
     Null,
     Exists(bool),
     Compare(Comparison, f64),
-    FieldRef { other: String, place: Place, fold: bool },
+    FieldRef {
+        other: String,
+        place: Place,
+        fold: bool,
+    },
 }
 
 fn regex(re: &str) -> Result<Regex, CompileError> {
@@ -83,7 +90,11 @@ fn node(p: &Predicate) -> Result<Node, CompileError> {
         Predicate::Keyword(atoms) => {
             Node::Keyword(atoms.iter().map(|a| regex(&a.to_regex())).collect::<Result<_, _>>()?)
         }
-        Predicate::Field(FieldTest { field, test }) => Node::Field(field.clone(), self::test(test)?),
+        Predicate::Field(FieldTest { field, test }) => {
+            Node::Field(field.clone(), self::test(test)?)
+        }
+        Predicate::AnyField(names) => Node::AnyField(names.clone()),
+        Predicate::Windows(gate) => Node::Windows(gate.clone()),
     })
 }
 
@@ -111,6 +122,8 @@ fn eval(node: &Node, line: &[u8], event: &mut Event<'_>) -> bool {
         Node::Not(n) => !eval(n, line, event),
         Node::Keyword(res) => res.iter().any(|re| re.is_match(line)),
         Node::Field(name, test) => field_holds(name, test, event),
+        Node::AnyField(names) => names.iter().any(|n| event.has(n)),
+        Node::Windows(gate) => windows_fits(gate, event),
     }
 }
 
@@ -129,6 +142,27 @@ fn field_holds(name: &str, test: &Test, event: &mut Event<'_>) -> bool {
         Test::FieldRef { other, place, fold } => {
             let others: Vec<Vec<u8>> = event.values(other).map(<[u8]>::to_vec).collect();
             event.values(name).any(|v| others.iter().any(|o| placed(v, o, *place, *fold)))
+        }
+    }
+}
+
+/// Whether the event is not a Windows event (no `Channel`), or the gate's
+/// logsource fits it.
+fn windows_fits(gate: &WindowsGate, event: &mut Event<'_>) -> bool {
+    let Some(channel) = event.values("Channel").next().map(<[u8]>::to_vec) else {
+        return true;
+    };
+    let one_of = |value: &[u8], accepted: &[String]| {
+        accepted.is_empty() || accepted.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(value))
+    };
+    match gate {
+        WindowsGate::Never => false,
+        WindowsGate::Fits { channels, event_ids, others } => {
+            one_of(&channel, channels)
+                && (event_ids.is_empty() || event.values("EventID").any(|v| one_of(v, event_ids)))
+                && others
+                    .iter()
+                    .all(|(field, accepted)| event.values(field).any(|v| one_of(v, accepted)))
         }
     }
 }

@@ -73,6 +73,7 @@
 pub mod atom;
 pub mod formula;
 pub mod legacy;
+pub mod logsource;
 pub mod sigma;
 pub mod value;
 

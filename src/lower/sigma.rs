@@ -32,6 +32,7 @@
 use std::net::IpAddr;
 
 use super::atom::{Atom, Piece};
+use super::logsource::{windows_gate, WindowsGate};
 use super::value;
 use crate::condition::{self, Expr, Target};
 use crate::error::{Error, Result};
@@ -53,6 +54,41 @@ pub enum Predicate {
     Keyword(Vec<Atom>),
     /// A field item.
     Field(FieldTest),
+    /// The event has at least one of these fields.
+    AnyField(Vec<String>),
+    /// On a Windows event (one with a `Channel`), the rule's logsource
+    /// fits it (see [`super::logsource`]); true on other events.
+    Windows(WindowsGate),
+}
+
+impl Predicate {
+    /// The names of the fields the predicate tests, each once, in order.
+    pub fn fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut stack = vec![self];
+        while let Some(p) = stack.pop() {
+            match p {
+                Predicate::And(ps) | Predicate::Or(ps) => stack.extend(ps.iter().rev()),
+                Predicate::Not(p) => stack.push(p),
+                Predicate::Field(FieldTest { field, test }) => {
+                    let mut add = |name: &String| {
+                        if !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+                            out.push(name.clone());
+                        }
+                    };
+                    add(field);
+                    if let ValueTest::FieldRef { other, .. } = test {
+                        add(other);
+                    }
+                }
+                Predicate::Const(_)
+                | Predicate::Keyword(_)
+                | Predicate::AnyField(_)
+                | Predicate::Windows(_) => {}
+            }
+        }
+        out
+    }
 }
 
 /// One test of one field.
@@ -143,6 +179,13 @@ pub enum Place {
 /// The rule's predicate. `json_escaped`: keywords also match their
 /// JSON-escaped form, as the trigger formula's atoms do.
 ///
+/// A rule that names fields runs only on events that hold at least one of
+/// them: an event of another kind (a web server line for a Zeek rule, a
+/// Windows event for a cloud rule) holds none, and there a rule made of
+/// `not` items (`not id.orig_h|cidr: 10.0.0.0/8`) would hold on every
+/// line. (pySigma's SQL backend runs such a rule on every row, with the
+/// missing columns NULL; that is where the two differ.)
+///
 /// # Errors
 /// As [`super::lower`]: unknown definitions, invalid regexes or networks,
 /// modifiers without a meaning.
@@ -153,7 +196,14 @@ pub fn predicate(rule: &Rule, ignore_case: bool, json_escaped: bool) -> Result<P
         let parsed = condition::parse(&cond.text, cond.pos)?;
         alternatives.push(lowerer.expr(&parsed.expr)?);
     }
-    Ok(Predicate::Or(alternatives))
+    let predicate = Predicate::Or(alternatives);
+    let fields = predicate.fields();
+    let mut gates: Vec<Predicate> = windows_gate(&rule.logsource).into_iter().collect();
+    if !fields.is_empty() {
+        gates.push(Predicate::AnyField(fields));
+    }
+    gates.push(predicate);
+    Ok(Predicate::And(gates))
 }
 
 struct PredicateLowerer<'a> {
@@ -171,9 +221,9 @@ impl PredicateLowerer<'_> {
             // As in grep semantics: `all of NAME` over a list is every item.
             Expr::AllOf(Target::Pattern(name), pos) if !name.contains('*') => {
                 match &super::definition(self.rule, name, *pos)?.search {
-                    Search::List(items, _) => Predicate::And(
-                        items.iter().map(|i| self.search(i)).collect::<Result<_>>()?,
-                    ),
+                    Search::List(items, _) => {
+                        Predicate::And(items.iter().map(|i| self.search(i)).collect::<Result<_>>()?)
+                    }
                     search => self.search(search)?,
                 }
             }
@@ -187,7 +237,9 @@ impl PredicateLowerer<'_> {
                 }
             }
             Expr::Not(x) => Predicate::Not(Box::new(self.expr(x)?)),
-            Expr::And(xs) => Predicate::And(xs.iter().map(|x| self.expr(x)).collect::<Result<_>>()?),
+            Expr::And(xs) => {
+                Predicate::And(xs.iter().map(|x| self.expr(x)).collect::<Result<_>>()?)
+            }
             Expr::Or(xs) => Predicate::Or(xs.iter().map(|x| self.expr(x)).collect::<Result<_>>()?),
         })
     }
@@ -208,7 +260,8 @@ impl PredicateLowerer<'_> {
         let pieces = value::wildcard_pieces(&value.text);
         let mut atoms = Vec::new();
         if self.json_escaped {
-            atoms.extend(value::json_escaped(&pieces).and_then(|e| Atom::text(e, self.ignore_case)));
+            atoms
+                .extend(value::json_escaped(&pieces).and_then(|e| Atom::text(e, self.ignore_case)));
         }
         match Atom::text(pieces, self.ignore_case) {
             Some(atom) => {
@@ -227,7 +280,8 @@ impl PredicateLowerer<'_> {
             let parts = item.values.iter().map(|v| self.keyword(v)).collect();
             return Ok(if item.has(All) { Predicate::And(parts) } else { Predicate::Or(parts) });
         }
-        let field = |test: ValueTest| Predicate::Field(FieldTest { field: item.field.clone(), test });
+        let field =
+            |test: ValueTest| Predicate::Field(FieldTest { field: item.field.clone(), test });
         if item.has(Exists) {
             let wanted = item.values.first().map(|v| v.text.eq_ignore_ascii_case("true"));
             return Ok(field(ValueTest::Exists(wanted.unwrap_or(true))));
@@ -285,12 +339,16 @@ impl PredicateLowerer<'_> {
                     flags.push(f);
                 }
             }
-            let re =
-                if flags.is_empty() { value.text.clone() } else { format!("(?{flags}){}", value.text) };
+            let re = if flags.is_empty() {
+                value.text.clone()
+            } else {
+                format!("(?{flags}){}", value.text)
+            };
             return Ok(field(ValueTest::Regex(re)));
         }
         if item.has(Cidr) {
-            let (addr, len) = value::parse_network(&value.text).map_err(|e| Error::at(value.pos, e))?;
+            let (addr, len) =
+                value::parse_network(&value.text).map_err(|e| Error::at(value.pos, e))?;
             return Ok(field(ValueTest::Cidr { addr, len }));
         }
         // Encodings take the value as literal text (as in grep semantics).
@@ -339,7 +397,8 @@ impl PredicateLowerer<'_> {
                 .collect(),
         };
         // base64offset's encodings are found inside a value.
-        let place = if item.has(Base64Offset) && place == Place::Whole { Place::Inside } else { place };
+        let place =
+            if item.has(Base64Offset) && place == Place::Whole { Place::Inside } else { place };
         let parts = all_pieces
             .into_iter()
             .map(|mut pieces| {
