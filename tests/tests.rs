@@ -13,6 +13,7 @@ mod legacy;
 mod multi;
 mod progress;
 mod runtime;
+mod sigma;
 mod sigmahq;
 mod vectors;
 mod zip;

@@ -433,11 +433,14 @@ impl<'a> Lowerer<'a> {
         {
             return Ok(Formula::Const(true));
         }
-        let mut parts = Vec::with_capacity(item.values.len());
-        for value in &item.values {
-            parts.push(self.value(item, value)?);
-        }
-        Ok(if item.has(All) { Formula::and(parts) } else { Formula::or(parts) })
+        // A field's value may be written JSON-escaped whichever program
+        // reads the line (decoding does not depend on it): the trigger
+        // covers both forms.
+        let json_escaped = std::mem::replace(&mut self.options.json_escaped, true);
+        let parts: Result<Vec<Formula>> =
+            item.values.iter().map(|value| self.value(item, value)).collect();
+        self.options.json_escaped = json_escaped;
+        Ok(if item.has(All) { Formula::and(parts?) } else { Formula::or(parts?) })
     }
 
     /// One value under the item's modifiers.

@@ -415,9 +415,10 @@ impl PredicateLowerer<'_> {
     }
 }
 
-/// True when a field item's value text may be written differently in a
-/// line than in the field (escaped by JSON, a quoted key=value, XML): its
-/// atom is then no necessary condition of the item.
+/// True when a field item's value text may be written in a line in a form
+/// that neither it nor its JSON-escaped form is (a quoted key=value's
+/// `\"`, XML's entities, JSON's `\uXXXX` for non-ASCII text): its atom is
+/// then no necessary condition of the item.
 pub(crate) fn escaped_in_some_format(text: &str) -> bool {
-    text.bytes().any(|b| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || b < 0x20)
+    text.bytes().any(|b| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || b < 0x20 || b >= 0x80)
 }
