@@ -420,5 +420,6 @@ impl PredicateLowerer<'_> {
 /// `\"`, XML's entities, JSON's `\uXXXX` for non-ASCII text): its atom is
 /// then no necessary condition of the item.
 pub(crate) fn escaped_in_some_format(text: &str) -> bool {
-    text.bytes().any(|b| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || b < 0x20 || b >= 0x80)
+    text.bytes()
+        .any(|b| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || !(0x20..0x80).contains(&b))
 }
