@@ -13,7 +13,9 @@
 //! tests compare the two.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
+use memchr::memmem::Finder;
 use regex::bytes::Regex;
 
 use super::CompileError;
@@ -21,6 +23,7 @@ use crate::event::Event;
 use crate::lower::atom::{build_regex, pieces_regex};
 use crate::lower::logsource::WindowsGate;
 use crate::lower::sigma::{Comparison, FieldTest, Place, Predicate, ValueTest};
+use crate::lower::Piece;
 
 /// Compiled regexes may use this much memory each (as `|re` atoms).
 const REGEX_SIZE_LIMIT: usize = crate::lower::RE_SIZE_LIMIT;
@@ -38,7 +41,7 @@ enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     /// One of the regexes matches somewhere in the line.
-    Keyword(Vec<Regex>),
+    Keyword(Vec<LazyRegex>),
     Field(String, Test),
     AnyField(Vec<String>),
     Windows(WindowsGate),
@@ -46,8 +49,17 @@ enum Node {
 
 #[derive(Debug)]
 enum Test {
+    /// Some value holds `needle` at `place` (ASCII case folded when
+    /// `fold`); a value that is not ASCII is tested by `regex` (Unicode
+    /// folding).
+    Text {
+        needle: Finder<'static>,
+        place: Place,
+        fold: bool,
+        regex: LazyRegex,
+    },
     /// Some value matches.
-    Regex(Regex),
+    Regex(LazyRegex),
     Cidr(IpAddr, u32),
     Null,
     Exists(bool),
@@ -62,6 +74,29 @@ enum Test {
 fn regex(re: &str) -> Result<Regex, CompileError> {
     build_regex(re, REGEX_SIZE_LIMIT)
         .map_err(|e| CompileError(format!("cannot compile field pattern '{re}': {e}")))
+}
+
+/// A regex compiled on first use: a rule set has tens of thousands of
+/// field patterns and a log exercises few of them (lowering has checked
+/// each `re` value; escaped literals always compile).
+#[derive(Debug)]
+struct LazyRegex {
+    pattern: String,
+    /// `None` when it does not compile after all: it then matches nothing.
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: String) -> LazyRegex {
+        LazyRegex { pattern, compiled: OnceLock::new() }
+    }
+
+    fn is_match(&self, value: &[u8]) -> bool {
+        self.compiled
+            .get_or_init(|| regex(&self.pattern).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(value))
+    }
 }
 
 impl Confirmer {
@@ -88,7 +123,7 @@ fn node(p: &Predicate) -> Result<Node, CompileError> {
         Predicate::Or(ps) => Node::Or(all(ps)?),
         Predicate::Not(p) => Node::Not(Box::new(node(p)?)),
         Predicate::Keyword(atoms) => {
-            Node::Keyword(atoms.iter().map(|a| regex(&a.to_regex())).collect::<Result<_, _>>()?)
+            Node::Keyword(atoms.iter().map(|a| LazyRegex::new(a.to_regex())).collect())
         }
         Predicate::Field(FieldTest { field, test }) => {
             Node::Field(field.clone(), self::test(test)?)
@@ -101,9 +136,21 @@ fn node(p: &Predicate) -> Result<Node, CompileError> {
 fn test(t: &ValueTest) -> Result<Test, CompileError> {
     Ok(match t {
         ValueTest::Pieces { pieces, fold } => {
-            Test::Regex(regex(&format!("^(?:{})$", pieces_regex(pieces, *fold)))?)
+            let regex = LazyRegex::new(format!("^(?:{})$", pieces_regex(pieces, *fold)));
+            match text_place(pieces) {
+                Some((needle, place)) if needle.is_ascii() => {
+                    let needle = if *fold { needle.to_ascii_lowercase() } else { needle.to_vec() };
+                    Test::Text {
+                        needle: Finder::new(&needle).into_owned(),
+                        place,
+                        fold: *fold,
+                        regex,
+                    }
+                }
+                _ => Test::Regex(regex),
+            }
         }
-        ValueTest::Regex(re) => Test::Regex(regex(re)?),
+        ValueTest::Regex(re) => Test::Regex(LazyRegex::new(re.clone())),
         ValueTest::Cidr { addr, len } => Test::Cidr(*addr, *len),
         ValueTest::Null => Test::Null,
         ValueTest::Exists(e) => Test::Exists(*e),
@@ -127,8 +174,36 @@ fn eval(node: &Node, line: &[u8], event: &mut Event<'_>) -> bool {
     }
 }
 
+/// A pattern that is one literal, with `*` at neither, one or both ends:
+/// the literal and where it must be.
+fn text_place(pieces: &[Piece]) -> Option<(&[u8], Place)> {
+    match pieces {
+        [Piece::Lit(l)] => Some((l, Place::Whole)),
+        [Piece::AnyRun, Piece::Lit(l)] => Some((l, Place::End)),
+        [Piece::Lit(l), Piece::AnyRun] => Some((l, Place::Start)),
+        [Piece::AnyRun, Piece::Lit(l), Piece::AnyRun] => Some((l, Place::Inside)),
+        _ => None,
+    }
+}
+
 fn field_holds(name: &str, test: &Test, event: &mut Event<'_>) -> bool {
     match test {
+        Test::Text { needle, place, fold, regex } => event.values(name).any(|v| {
+            if !v.is_ascii() {
+                regex.is_match(v)
+            } else if *place == Place::Inside && *fold {
+                // One lowercased copy, then memchr's SIMD search.
+                LOWERCASED.with_borrow_mut(|lower| {
+                    lower.clear();
+                    lower.extend(v.iter().map(u8::to_ascii_lowercase));
+                    needle.find(lower).is_some()
+                })
+            } else if *place == Place::Inside {
+                needle.find(v).is_some()
+            } else {
+                placed(v, needle.needle(), *place, *fold)
+            }
+        }),
         Test::Regex(re) => event.values(name).any(|v| re.is_match(v)),
         Test::Cidr(net, len) => event.values(name).any(|v| in_network(v, *net, *len)),
         Test::Null => event.values(name).all(<[u8]>::is_empty),
@@ -140,7 +215,10 @@ fn field_holds(name: &str, test: &Test, event: &mut Event<'_>) -> bool {
                 .is_some_and(|x| c.holds(x, *operand))
         }),
         Test::FieldRef { other, place, fold } => {
-            let others: Vec<Vec<u8>> = event.values(other).map(<[u8]>::to_vec).collect();
+            let others: Vec<Vec<u8>> = event
+                .values(other)
+                .map(|o| if *fold { o.to_ascii_lowercase() } else { o.to_vec() })
+                .collect();
             event.values(name).any(|v| others.iter().any(|o| placed(v, o, *place, *fold)))
         }
     }
@@ -167,18 +245,26 @@ fn windows_fits(gate: &WindowsGate, event: &mut Event<'_>) -> bool {
     }
 }
 
-/// Whether `needle` is in `value` at `place`.
+thread_local! {
+    /// A lowercased copy of the value being searched, reused.
+    static LOWERCASED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `needle` is in `value` at `place`, ASCII case folded when
+/// `fold` (the caller has lowercased `needle` then).
 fn placed(value: &[u8], needle: &[u8], place: Place, fold: bool) -> bool {
-    let (value, needle) = if fold {
-        (value.to_ascii_lowercase(), needle.to_ascii_lowercase())
-    } else {
-        (value.to_vec(), needle.to_vec())
-    };
+    let eq = |a: &[u8]| if fold { a.eq_ignore_ascii_case(needle) } else { a == needle };
+    let n = needle.len();
     match place {
-        Place::Whole => value == needle,
-        Place::Start => value.starts_with(&needle),
-        Place::End => value.ends_with(&needle),
-        Place::Inside => memchr::memmem::find(&value, &needle).is_some(),
+        Place::Whole => eq(value),
+        Place::Start => value.get(..n).is_some_and(eq),
+        Place::End => value.len() >= n && eq(&value[value.len() - n..]),
+        Place::Inside if !fold => memchr::memmem::find(value, needle).is_some(),
+        Place::Inside => LOWERCASED.with_borrow_mut(|lower| {
+            lower.clear();
+            lower.extend(value.iter().map(u8::to_ascii_lowercase));
+            memchr::memmem::find(lower, needle).is_some()
+        }),
     }
 }
 

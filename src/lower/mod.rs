@@ -201,7 +201,7 @@ pub struct Lowered {
 /// regexes or networks, and modifier combinations without a meaning, each
 /// at the position of the offending text.
 pub fn lower(rule: &Rule, options: Options, table: &mut AtomTable) -> Result<Lowered> {
-    let mut lowerer = Lowerer { rule, options, table, warnings: Vec::new() };
+    let mut lowerer = Lowerer { rule, options, table, warnings: Vec::new(), written_parts: false };
     let mut alternatives = Vec::new();
     for cond in &rule.detection.conditions {
         let parsed = condition::parse(&cond.text, cond.pos)?;
@@ -249,6 +249,9 @@ struct Lowerer<'a> {
     options: Options,
     table: &'a mut AtomTable,
     warnings: Vec<String>,
+    /// Lowering a Sigma field item's trigger: text a line format may
+    /// write otherwise becomes a `*` (see [`sigma::written_parts`]).
+    written_parts: bool,
 }
 
 /// `*` glob over a whole name (`1 of selection_*`). Hand-written: a
@@ -369,6 +372,7 @@ impl<'a> Lowerer<'a> {
     /// A text value's atom, or with [`Options::json_escaped`] the value or
     /// its JSON-escaped form when the two differ.
     fn text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
+        let pieces = if self.written_parts { sigma::written_parts(pieces) } else { pieces };
         let escaped = if self.options.json_escaped { value::json_escaped(&pieces) } else { None };
         let plain = self.one_text_atom(pieces, fold);
         match escaped {
@@ -429,16 +433,18 @@ impl<'a> Lowerer<'a> {
         }
         let unwritten = [Exists, Gt, Gte, Lt, Lte, Neq, FieldRef, Expand, Re, Cidr];
         if item.modifiers.iter().any(|(m, _)| unwritten.contains(m))
-            || item.values.iter().any(|v| v.null || sigma::escaped_in_some_format(&v.text))
+            || item.values.iter().any(|v| v.null)
         {
             return Ok(Formula::Const(true));
         }
         // A field's value may be written JSON-escaped whichever program
         // reads the line (decoding does not depend on it): the trigger
-        // covers both forms.
+        // covers both forms, and leaves out what other formats escape.
         let json_escaped = std::mem::replace(&mut self.options.json_escaped, true);
+        self.written_parts = true;
         let parts: Result<Vec<Formula>> =
             item.values.iter().map(|value| self.value(item, value)).collect();
+        self.written_parts = false;
         self.options.json_escaped = json_escaped;
         Ok(if item.has(All) { Formula::and(parts?) } else { Formula::or(parts?) })
     }

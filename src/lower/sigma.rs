@@ -344,6 +344,7 @@ impl PredicateLowerer<'_> {
             } else {
                 format!("(?{flags}){}", value.text)
             };
+            super::check_regex(&re).map_err(|e| Error::at(value.pos, e))?;
             return Ok(field(ValueTest::Regex(re)));
         }
         if item.has(Cidr) {
@@ -415,11 +416,30 @@ impl PredicateLowerer<'_> {
     }
 }
 
-/// True when a field item's value text may be written in a line in a form
-/// that neither it nor its JSON-escaped form is (a quoted key=value's
-/// `\"`, XML's entities, JSON's `\uXXXX` for non-ASCII text): its atom is
-/// then no necessary condition of the item.
-pub(crate) fn escaped_in_some_format(text: &str) -> bool {
-    text.bytes()
-        .any(|b| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || !(0x20..0x80).contains(&b))
+/// A field value's pieces with every character that some line format
+/// writes otherwise replaced by `*`: a quote (a quoted key=value's `\"`,
+/// XML's `&quot;`), `&`, `<`, `>`, `'` (XML entities), control characters
+/// and non-ASCII text (JSON's `\uXXXX`). What is left is written as it is
+/// (or as JSON escapes it, which the trigger also covers) wherever the
+/// field holds the value, in that order, so the atom stays a necessary
+/// condition of the item.
+pub(crate) fn written_parts(pieces: Vec<Piece>) -> Vec<Piece> {
+    let escapable =
+        |b: u8| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || !(0x20..0x80).contains(&b);
+    let mut out = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        match piece {
+            Piece::Lit(bytes) if bytes.iter().any(|&b| escapable(b)) => {
+                for (i, part) in bytes.split(|&b| escapable(b)).enumerate() {
+                    if i > 0 {
+                        out.push(Piece::AnyRun);
+                    }
+                    out.push(Piece::Lit(part.to_vec()));
+                }
+            }
+            // A choice of characters (windash) is written as it is.
+            piece => out.push(piece),
+        }
+    }
+    out
 }
