@@ -42,7 +42,7 @@ enum Node {
     Not(Box<Node>),
     /// One of the regexes matches somewhere in the line.
     Keyword(Vec<LazyRegex>),
-    Field(String, Test),
+    Field(String, Box<Test>),
     AnyField(Vec<String>),
     Windows(WindowsGate),
 }
