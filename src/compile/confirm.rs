@@ -126,7 +126,7 @@ fn node(p: &Predicate) -> Result<Node, CompileError> {
             Node::Keyword(atoms.iter().map(|a| LazyRegex::new(a.to_regex())).collect())
         }
         Predicate::Field(FieldTest { field, test }) => {
-            Node::Field(field.clone(), self::test(test)?)
+            Node::Field(field.clone(), Box::new(self::test(test)?))
         }
         Predicate::AnyField(names) => Node::AnyField(names.clone()),
         Predicate::Windows(gate) => Node::Windows(gate.clone()),
