@@ -53,7 +53,7 @@ enum Test {
     /// `fold`); a value that is not ASCII is tested by `regex` (Unicode
     /// folding).
     Text {
-        needle: Finder<'static>,
+        needle: Box<Finder<'static>>,
         place: Place,
         fold: bool,
         regex: LazyRegex,
@@ -141,7 +141,7 @@ fn test(t: &ValueTest) -> Result<Test, CompileError> {
                 Some((needle, place)) if needle.is_ascii() => {
                     let needle = if *fold { needle.to_ascii_lowercase() } else { needle.to_vec() };
                     Test::Text {
-                        needle: Finder::new(&needle).into_owned(),
+                        needle: Box::new(Finder::new(&needle).into_owned()),
                         place,
                         fold: *fold,
                         regex,
