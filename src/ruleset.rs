@@ -3,6 +3,7 @@
 
 use crate::compile::{CompileError, Config, Program};
 use crate::error::RuleError;
+use crate::lower::sigma::Predicate;
 use crate::lower::{self, AtomTable, Formula, Options};
 use crate::rule::{self, Rule};
 
@@ -17,6 +18,9 @@ pub struct LoadedRule {
     pub formula: Formula,
     /// Warnings from lowering (each once).
     pub warnings: Vec<String>,
+    /// In Sigma semantics, the rule's exact meaning (the formula is then
+    /// its trigger).
+    pub predicate: Option<Predicate>,
     /// How many rules the same file produced.
     pub file_rules: usize,
 }
@@ -96,6 +100,10 @@ fn legacy_rule(query: &crate::legacy::Query) -> Rule {
     }
 }
 
+/// A rule as lowered: the rule, its formula, its warnings and (Sigma
+/// semantics) its predicate.
+type LoweredRule = (Rule, Formula, Vec<String>, Option<Predicate>);
+
 /// Rules loaded so far, sharing one atom table.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
@@ -141,6 +149,7 @@ impl RuleSet {
             set.rules.push(LoadedRule {
                 formula: lowered.formula,
                 warnings: lowered.warnings,
+                predicate: lowered.predicate,
                 ..r.clone()
             });
         }
@@ -179,7 +188,7 @@ impl RuleSet {
                     return Err(e.in_file(source));
                 }
             };
-            loaded.push((rule, lowered.formula, lowered.warnings));
+            loaded.push((rule, lowered.formula, lowered.warnings, lowered.predicate));
         }
         Ok(self.push_file(source, loaded))
     }
@@ -229,21 +238,24 @@ impl RuleSet {
                         };
                         RuleError::new(source, None, message)
                     })?;
-            loaded.push((rule, formula, Vec::new()));
+            loaded.push((rule, formula, Vec::new(), None));
         }
         Ok(self.push_file(source, loaded))
     }
 
     /// Adds the rules of one file (rule, formula, warnings), each knowing
     /// how many the file holds; their number.
-    fn push_file(&mut self, source: &str, rules: Vec<(Rule, Formula, Vec<String>)>) -> usize {
+    fn push_file(&mut self, source: &str, rules: Vec<LoweredRule>) -> usize {
         let file_rules = rules.len();
-        self.rules.extend(rules.into_iter().map(|(rule, formula, warnings)| LoadedRule {
-            source: source.to_string(),
-            rule,
-            formula,
-            warnings,
-            file_rules,
+        self.rules.extend(rules.into_iter().map(|(rule, formula, warnings, predicate)| {
+            LoadedRule {
+                source: source.to_string(),
+                rule,
+                formula,
+                warnings,
+                predicate,
+                file_rules,
+            }
         }));
         file_rules
     }
@@ -271,6 +283,13 @@ impl RuleSet {
     /// See [`Program::new`].
     pub fn compile(&self, config: &Config) -> Result<Program, CompileError> {
         let formulas: Vec<Formula> = self.rules.iter().map(|r| r.formula.clone()).collect();
-        Program::new(self.table.atoms(), &formulas, config)
+        let predicates: Option<Vec<Predicate>> =
+            self.rules.iter().map(|r| r.predicate.clone()).collect();
+        match predicates {
+            Some(predicates) if !predicates.is_empty() => {
+                Program::with_predicates(self.table.atoms(), &formulas, &predicates, config)
+            }
+            _ => Program::new(self.table.atoms(), &formulas, config),
+        }
     }
 }

@@ -277,7 +277,9 @@ fn sigmahq_regression_events_recall() {
     assert!(rules.len() > 150, "{} rules", rules.len());
     let dir = Dir::new();
     let count = |flag: &str| -> u64 {
-        let mut args: Vec<String> = vec![flag.into(), "-c".into()];
+        // Escaping is a grep-semantics matter (Sigma semantics decodes).
+        let mut args: Vec<String> =
+            vec!["--semantics".into(), "grep".into(), flag.into(), "-c".into()];
         for r in &rules {
             args.push("-f".into());
             args.push(r.display().to_string());

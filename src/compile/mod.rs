@@ -82,6 +82,7 @@
 mod attribute;
 mod check;
 mod circuit;
+mod confirm;
 mod letters;
 mod matcher;
 pub mod prefilter;
@@ -95,7 +96,10 @@ use matcher::{LineMatcher, LineState};
 
 pub use prefilter::Prefilter;
 
+use crate::event::{Event, Scratch};
+use crate::lower::sigma::Predicate;
 use crate::lower::{Atom, AtomId, Formula};
+use confirm::Confirmer;
 use regexes::AtomRegexes;
 
 /// Which engine decides lines.
@@ -178,6 +182,9 @@ pub struct Program {
     selects_every_line: bool,
     /// [`Program::is_match`] decides by attribution, not by the circuit.
     any_by_attribution: bool,
+    /// Sigma semantics: the rules' exact predicates, which confirm the
+    /// rules whose formula (their trigger) holds on a line.
+    confirmer: Option<Confirmer>,
 }
 
 /// Per-thread mutable state of a search.
@@ -190,6 +197,10 @@ pub struct Cache {
     /// their regexes when an evaluation needs them).
     deferred: Vec<AtomId>,
     folded: FoldedLine,
+    /// The decoded fields of the current line (Sigma semantics).
+    fields: Scratch,
+    /// The triggered rules of a line, while `is_match` confirms them.
+    triggered: Vec<u32>,
 }
 
 /// Why a program could not be built.
@@ -215,12 +226,40 @@ impl Program {
         rules: &[Formula],
         config: &Config,
     ) -> Result<Program, CompileError> {
+        Program::build(atoms, rules, None, config)
+    }
+
+    /// Compiles rules in Sigma semantics: `triggers[i]` is rule `i`'s
+    /// formula, a necessary condition found by the scan, and
+    /// `predicates[i]` its exact meaning on a line's fields, decided only
+    /// where the trigger holds (see [`crate::lower::sigma`]).
+    ///
+    /// # Errors
+    /// As [`Program::new`], and a field pattern that cannot be compiled.
+    pub fn with_predicates(
+        atoms: &[Atom],
+        triggers: &[Formula],
+        predicates: &[Predicate],
+        config: &Config,
+    ) -> Result<Program, CompileError> {
+        assert_eq!(triggers.len(), predicates.len(), "one predicate per rule");
+        Program::build(atoms, triggers, Some(Confirmer::new(predicates)?), config)
+    }
+
+    fn build(
+        atoms: &[Atom],
+        rules: &[Formula],
+        confirmer: Option<Confirmer>,
+        config: &Config,
+    ) -> Result<Program, CompileError> {
         let regexes = AtomRegexes::new(atoms).map_err(CompileError)?;
-        let any_by_attribution = match config.any_rule {
-            AnyRule::Auto => rules.len() >= ATTRIBUTION_MIN_RULES,
-            AnyRule::Circuit => false,
-            AnyRule::Attribution => true,
-        };
+        // Confirming needs to know which rules a line triggered.
+        let any_by_attribution = confirmer.is_some()
+            || match config.any_rule {
+                AnyRule::Auto => rules.len() >= ATTRIBUTION_MIN_RULES,
+                AnyRule::Circuit => false,
+                AnyRule::Attribution => true,
+            };
         let complex: Vec<bool> = atoms.iter().map(matcher::is_complex).collect();
         // When every question goes through attribution, the scan need not
         // report the atoms that only matter once a rule is evaluated.
@@ -264,8 +303,10 @@ impl Program {
             matcher,
             regexes,
             prefilter,
-            selects_every_line: rules.contains(&Formula::Const(true)),
+            // A trigger that always holds still needs its confirmation.
+            selects_every_line: confirmer.is_none() && rules.contains(&Formula::Const(true)),
             any_by_attribution,
+            confirmer,
         })
     }
 
@@ -282,6 +323,8 @@ impl Program {
             attribution: self.attributor.state(),
             deferred: Vec::new(),
             folded: FoldedLine::default(),
+            fields: Scratch::default(),
+            triggered: Vec::new(),
         }
     }
 
@@ -333,6 +376,13 @@ impl Program {
         if self.selects_every_line {
             return true;
         }
+        if self.confirmer.is_some() {
+            let mut rules = std::mem::take(&mut cache.triggered);
+            self.matching_rules(cache, line, &mut rules);
+            let any = !rules.is_empty();
+            cache.triggered = rules;
+            return any;
+        }
         if self.any_by_attribution {
             self.attribution_scan(cache, line);
             let folded = &mut cache.folded;
@@ -353,6 +403,17 @@ impl Program {
         self.attributor.finish(&mut cache.attribution, out, &mut |a| {
             self.checker.check(&self.regexes, a as usize, line, folded)
         });
+        if let Some(confirmer) = &self.confirmer {
+            if !out.is_empty() {
+                let mut event = Event::new(line, &mut cache.fields);
+                out.retain(|&r| confirmer.holds(r as usize, line, &mut event));
+            }
+        }
+    }
+
+    /// True when the program confirms rules on fields (Sigma semantics).
+    pub fn confirms_fields(&self) -> bool {
+        self.confirmer.is_some()
     }
 
     /// Records in the attribution state which scanned atoms occur on

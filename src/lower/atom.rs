@@ -181,6 +181,20 @@ impl Atom {
     }
 }
 
+/// The regex of `pieces` as [`Atom::to_regex`] renders a text atom's
+/// (`(?i)` first when `fold`), with leading and trailing `*` kept: for a
+/// pattern anchored at both ends of a field's value.
+pub fn pieces_regex(pieces: &[Piece], fold: bool) -> String {
+    let mut re = String::new();
+    if fold {
+        re.push_str("(?i)");
+    }
+    for piece in pieces {
+        push_piece(&mut re, piece);
+    }
+    re
+}
+
 fn has_case(piece: &Piece) -> bool {
     match piece {
         Piece::Lit(b) => b.chars().any(|c| orbit(c).len() > 1),

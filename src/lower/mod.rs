@@ -73,6 +73,8 @@
 pub mod atom;
 pub mod formula;
 pub mod legacy;
+pub mod logsource;
+pub mod sigma;
 pub mod value;
 
 use std::collections::HashMap;
@@ -84,9 +86,33 @@ use crate::condition::{self, Expr, Target};
 use crate::error::{Error, Pos, Result};
 use crate::rule::{Definition, FieldMatch, Modifier, Rule, Search, Value};
 
+/// What a rule means (DESIGN 2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Semantics {
+    /// On a line: field names dropped, every value a substring anywhere
+    /// (the grep backend's meaning; this module's default semantics).
+    #[default]
+    Grep,
+    /// On an event's fields ([`sigma`]): the formula is the rule's
+    /// trigger, and [`Lowered::predicate`] its exact meaning.
+    Sigma,
+}
+
+impl Semantics {
+    /// The name users write (`--semantics`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Semantics::Grep => "grep",
+            Semantics::Sigma => "sigma",
+        }
+    }
+}
+
 /// Options of the lowering stage.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
+    /// What a rule means.
+    pub semantics: Semantics,
     /// Fold case for values without `|cased` (GNU grep's `-i`); on by
     /// default, off with `--no-ignore-case`.
     pub ignore_case: bool,
@@ -98,7 +124,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { ignore_case: true, json_escaped: false }
+        Options { semantics: Semantics::Grep, ignore_case: true, json_escaped: false }
     }
 }
 
@@ -163,6 +189,9 @@ pub struct Lowered {
     /// Things the user should know (each once): parts decided toward
     /// reporting, aggregations not applied.
     pub warnings: Vec<String>,
+    /// With [`Semantics::Sigma`], the rule's exact meaning on an event;
+    /// the formula is then only its trigger.
+    pub predicate: Option<sigma::Predicate>,
 }
 
 /// Lowers one rule, adding its atoms to `table`.
@@ -172,7 +201,7 @@ pub struct Lowered {
 /// regexes or networks, and modifier combinations without a meaning, each
 /// at the position of the offending text.
 pub fn lower(rule: &Rule, options: Options, table: &mut AtomTable) -> Result<Lowered> {
-    let mut lowerer = Lowerer { rule, options, table, warnings: Vec::new() };
+    let mut lowerer = Lowerer { rule, options, table, warnings: Vec::new(), written_parts: false };
     let mut alternatives = Vec::new();
     for cond in &rule.detection.conditions {
         let parsed = condition::parse(&cond.text, cond.pos)?;
@@ -184,7 +213,35 @@ pub fn lower(rule: &Rule, options: Options, table: &mut AtomTable) -> Result<Low
     if rule.detection.timeframe.is_some() {
         lowerer.warn("'timeframe' is not applied".to_string());
     }
-    Ok(Lowered { formula: Formula::or(alternatives), warnings: lowerer.warnings })
+    let predicate = match options.semantics {
+        Semantics::Grep => None,
+        Semantics::Sigma => {
+            Some(sigma::predicate(rule, options.ignore_case, options.json_escaped)?)
+        }
+    };
+    Ok(Lowered { formula: Formula::or(alternatives), warnings: lowerer.warnings, predicate })
+}
+
+/// The definition `name` of `rule`.
+fn definition<'a>(rule: &'a Rule, name: &str, pos: Pos) -> Result<&'a Definition> {
+    rule.detection
+        .definitions
+        .iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| Error::at(pos, format!("unknown definition '{name}'")))
+}
+
+/// The definitions a quantifier (`1 of X`, `all of them`) ranges over.
+fn targets<'a>(rule: &'a Rule, target: &Target, pos: Pos) -> Result<Vec<&'a Definition>> {
+    let defs = &rule.detection.definitions;
+    let chosen: Vec<&'a Definition> = match target {
+        Target::Them => defs.iter().filter(|d| !d.name.starts_with('_')).collect(),
+        Target::Pattern(p) => defs.iter().filter(|d| glob_matches(p, &d.name)).collect(),
+    };
+    if chosen.is_empty() {
+        return Err(Error::at(pos, format!("'{target}' matches no definition")));
+    }
+    Ok(chosen)
 }
 
 struct Lowerer<'a> {
@@ -192,6 +249,9 @@ struct Lowerer<'a> {
     options: Options,
     table: &'a mut AtomTable,
     warnings: Vec<String>,
+    /// Lowering a Sigma field item's trigger: text a line format may
+    /// write otherwise becomes a `*` (see [`sigma::written_parts`]).
+    written_parts: bool,
 }
 
 /// `*` glob over a whole name (`1 of selection_*`). Hand-written: a
@@ -277,25 +337,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn definition(&self, name: &str, pos: Pos) -> Result<&'a Definition> {
-        let rule: &'a Rule = self.rule;
-        rule.detection
-            .definitions
-            .iter()
-            .find(|d| d.name == name)
-            .ok_or_else(|| Error::at(pos, format!("unknown definition '{name}'")))
+        definition(self.rule, name, pos)
     }
 
     fn targets(&self, target: &Target, pos: Pos) -> Result<Vec<&'a Definition>> {
-        let rule: &'a Rule = self.rule;
-        let defs = &rule.detection.definitions;
-        let chosen: Vec<&'a Definition> = match target {
-            Target::Them => defs.iter().filter(|d| !d.name.starts_with('_')).collect(),
-            Target::Pattern(p) => defs.iter().filter(|d| glob_matches(p, &d.name)).collect(),
-        };
-        if chosen.is_empty() {
-            return Err(Error::at(pos, format!("'{target}' matches no definition")));
-        }
-        Ok(chosen)
+        targets(self.rule, target, pos)
     }
 
     fn search(&mut self, search: &Search, positive: bool) -> Result<Formula> {
@@ -326,6 +372,7 @@ impl<'a> Lowerer<'a> {
     /// A text value's atom, or with [`Options::json_escaped`] the value or
     /// its JSON-escaped form when the two differ.
     fn text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
+        let pieces = if self.written_parts { sigma::written_parts(pieces) } else { pieces };
         let escaped = if self.options.json_escaped { value::json_escaped(&pieces) } else { None };
         let plain = self.one_text_atom(pieces, fold);
         match escaped {
@@ -349,6 +396,9 @@ impl<'a> Lowerer<'a> {
 
     fn field_match(&mut self, item: &FieldMatch, positive: bool) -> Result<Formula> {
         use Modifier::*;
+        if self.options.semantics == Semantics::Sigma && !item.field.is_empty() {
+            return self.field_trigger(item, positive);
+        }
         let field = if item.field.is_empty() { "keyword" } else { item.field.as_str() };
         for &(m, pos) in &item.modifiers {
             match m {
@@ -371,6 +421,32 @@ impl<'a> Lowerer<'a> {
             parts.push(self.value(item, value)?);
         }
         Ok(if all { Formula::and(parts) } else { Formula::or(parts) })
+    }
+
+    /// A field item's part of the trigger formula in Sigma semantics (see
+    /// [`sigma`]): under `not`s, `false`; else its values' atoms when the
+    /// line must hold their text wherever the item holds, `true` when not.
+    fn field_trigger(&mut self, item: &FieldMatch, positive: bool) -> Result<Formula> {
+        use Modifier::*;
+        if !positive {
+            return Ok(Formula::Const(false));
+        }
+        let unwritten = [Exists, Gt, Gte, Lt, Lte, Neq, FieldRef, Expand, Re, Cidr];
+        if item.modifiers.iter().any(|(m, _)| unwritten.contains(m))
+            || item.values.iter().any(|v| v.null)
+        {
+            return Ok(Formula::Const(true));
+        }
+        // A field's value may be written JSON-escaped whichever program
+        // reads the line (decoding does not depend on it): the trigger
+        // covers both forms, and leaves out what other formats escape.
+        let json_escaped = std::mem::replace(&mut self.options.json_escaped, true);
+        self.written_parts = true;
+        let parts: Result<Vec<Formula>> =
+            item.values.iter().map(|value| self.value(item, value)).collect();
+        self.written_parts = false;
+        self.options.json_escaped = json_escaped;
+        Ok(if item.has(All) { Formula::and(parts?) } else { Formula::or(parts?) })
     }
 
     /// One value under the item's modifiers.

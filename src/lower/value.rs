@@ -1,7 +1,7 @@
 //! Value transformations of the default semantics: wildcards and escapes,
 //! `windash`, the UTF-16 and base64 encodings, and `cidr` networks.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::atom::Piece;
 
@@ -231,17 +231,28 @@ pub fn base64_offsets(bytes: &[u8]) -> [String; 3] {
 /// the prefix's hextets written in full or without leading zeros (a `::`
 /// inside the fixed prefix is not recognised), then any address text.
 pub fn cidr_regex(text: &str) -> Result<String, String> {
+    let (addr, len) = parse_network(text)?;
+    Ok(match addr {
+        IpAddr::V4(v4) => ipv4_regex(u32::from(v4), len),
+        IpAddr::V6(v6) => ipv6_regex(u128::from(v6), len),
+    })
+}
+
+/// A `cidr` value: the network's address and prefix length (the whole
+/// address when no length is written).
+///
+/// # Errors
+/// Not an address, or a length past the address's bits.
+pub fn parse_network(text: &str) -> Result<(IpAddr, u32), String> {
     let (addr, len) = match text.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (text, None),
     };
     if let Ok(v4) = addr.parse::<Ipv4Addr>() {
-        let len = parse_len(len, 32)?;
-        return Ok(ipv4_regex(u32::from(v4), len));
+        return Ok((IpAddr::V4(v4), parse_len(len, 32)?));
     }
     if let Ok(v6) = addr.parse::<Ipv6Addr>() {
-        let len = parse_len(len, 128)?;
-        return Ok(ipv6_regex(u128::from(v6), len));
+        return Ok((IpAddr::V6(v6), parse_len(len, 128)?));
     }
     Err(format!("'{text}' is not an IP network"))
 }

@@ -221,6 +221,14 @@ pub struct Args {
     #[arg(long = "explain")]
     pub explain: bool,
 
+    /// What a rule means: `grep` (field names dropped, every value a
+    /// substring anywhere in the line; the default for one RULE) or
+    /// `sigma` (values tested on the fields of JSON, key=value and XML
+    /// event lines and event-log records, as a Sigma engine does; the
+    /// default with -f).
+    #[arg(long = "semantics", value_name = "WHAT", value_parser = ["grep", "sigma"])]
+    pub semantics: Option<String>,
+
     /// Select exactly the lines the legacy pipeline selects: `grep -P -i`
     /// with the regex of `sigmac -t grep` (quirks included; without -i
     /// under --no-ignore-case, as before 2023).

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sigrep::lower::Options;
+use sigrep::lower::{Options, Semantics};
 use sigrep::printer::OutputMode;
 use sigrep::ruleset::RuleSelector;
 use sigrep::run::{self, ColorChoice, Error, ErrorKind, JsonEscaping, RuleSource, RunnerBuilder};
@@ -69,11 +69,21 @@ fn run(args: &Args) -> Result<u8, Error> {
 
 /// The rules the flags name.
 fn rule_source(args: &Args, paths: Vec<PathBuf>) -> Result<RuleSource, Error> {
+    let semantics = match (args.semantics.as_deref(), args.legacy) {
+        (Some("sigma"), true) => {
+            return Err(Error::new(ErrorKind::Usage, "--legacy is grep semantics, not sigma"))
+        }
+        (Some("sigma"), false) => Semantics::Sigma,
+        (Some(_), _) | (None, true) => Semantics::Grep,
+        // A rule set is a hunt over events; one rule is grep's meaning.
+        (None, false) if args.rules.is_empty() => Semantics::Grep,
+        (None, false) => Semantics::Sigma,
+    };
     Ok(RuleSource {
         single: args.rules.is_empty(),
         paths,
         legacy: args.legacy,
-        options: Options { ignore_case: !args.no_ignore_case, ..Options::default() },
+        options: Options { semantics, ignore_case: !args.no_ignore_case, ..Options::default() },
         selector: RuleSelector {
             levels: args.level.clone(),
             statuses: args.status.clone(),

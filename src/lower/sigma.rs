@@ -1,0 +1,445 @@
+//! Sigma semantics (DESIGN 2.3): what a rule means on an event's fields.
+//!
+//! A rule lowered with [`Semantics::Sigma`](super::Semantics) has two
+//! parts:
+//!
+//! * its **trigger formula**, over the same atoms as grep semantics: a
+//!   necessary condition, true on every line where the rule holds. A
+//!   field item under an even number of `not`s becomes its value's atom
+//!   (a value a field holds is written in the line), or `true` when the
+//!   line need not hold its text (`null`, `exists`, comparisons,
+//!   `fieldref`, `re`, `cidr`, values that a format escapes); under an
+//!   odd number it becomes `false`, so `sel and not filter` triggers on
+//!   `sel` alone. Keywords are the same atom in both. The one scan, the
+//!   prefilter and attribution run on these formulas unchanged.
+//! * its **predicate** ([`Predicate`]): the rule's exact meaning, decided
+//!   on the event's decoded fields ([`crate::event`]), evaluated only for
+//!   the rules a line triggered (see `compile::confirm`).
+//!
+//! Field items: a plain value equals the whole field value
+//! (case-insensitive unless `|cased`; `*` and `?` anchored at both ends);
+//! `contains`, `startswith`, `endswith` place it inside, at the start, at
+//! the end; `all` requires every value; `windash`, `base64`,
+//! `base64offset` and `utf16*` transform the value as in grep semantics;
+//! `re` searches each field value; `cidr` parses it as an address; a
+//! number is its decimal text; `null` holds when the field is absent or
+//! every value is empty; `exists`, `gt`/`gte`/`lt`/`lte` (numbers) and
+//! `fieldref` (equal to, or containing, starting or ending with, a value
+//! of another field) are answered. A field the event lacks makes an item
+//! false. Several values of one field (arrays, repeated keys): the item
+//! holds when it holds for one.
+
+use std::net::IpAddr;
+
+use super::atom::{Atom, Piece};
+use super::logsource::{windows_gate, WindowsGate};
+use super::value;
+use crate::condition::{self, Expr, Target};
+use crate::error::{Error, Result};
+use crate::rule::{FieldMatch, Modifier, Rule, Search, Value};
+
+/// A rule's exact meaning on an event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Predicate {
+    /// Always this.
+    Const(bool),
+    /// Every part holds.
+    And(Vec<Predicate>),
+    /// Some part holds.
+    Or(Vec<Predicate>),
+    /// The part does not hold.
+    Not(Box<Predicate>),
+    /// A keyword: one of these atoms (the value, and its JSON-escaped form
+    /// when the program reads JSON lines) occurs anywhere in the line.
+    Keyword(Vec<Atom>),
+    /// A field item.
+    Field(FieldTest),
+    /// The event has at least one of these fields.
+    AnyField(Vec<String>),
+    /// On a Windows event (one with a `Channel`), the rule's logsource
+    /// fits it (see [`super::logsource`]); true on other events.
+    Windows(WindowsGate),
+}
+
+impl Predicate {
+    /// The names of the fields the predicate tests, each once, in order.
+    pub fn fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut stack = vec![self];
+        while let Some(p) = stack.pop() {
+            match p {
+                Predicate::And(ps) | Predicate::Or(ps) => stack.extend(ps.iter().rev()),
+                Predicate::Not(p) => stack.push(p),
+                Predicate::Field(FieldTest { field, test }) => {
+                    let mut add = |name: &String| {
+                        if !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+                            out.push(name.clone());
+                        }
+                    };
+                    add(field);
+                    if let ValueTest::FieldRef { other, .. } = test {
+                        add(other);
+                    }
+                }
+                Predicate::Const(_)
+                | Predicate::Keyword(_)
+                | Predicate::AnyField(_)
+                | Predicate::Windows(_) => {}
+            }
+        }
+        out
+    }
+}
+
+/// One test of one field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldTest {
+    /// The field's name as the rule writes it.
+    pub field: String,
+    /// What its values must satisfy.
+    pub test: ValueTest,
+}
+
+/// What a field's value must satisfy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueTest {
+    /// Some value, as a whole, matches the pieces (a `*` at an end makes
+    /// it `contains`, `startswith` or `endswith`).
+    Pieces {
+        /// The pattern, anchored at both ends.
+        pieces: Vec<Piece>,
+        /// Unicode simple case folding.
+        fold: bool,
+    },
+    /// Some value holds a match of the regex.
+    Regex(String),
+    /// Some value is an address in the network.
+    Cidr {
+        /// The network's address.
+        addr: IpAddr,
+        /// The prefix length.
+        len: u32,
+    },
+    /// The field is absent, or every value is empty.
+    Null,
+    /// The field is present (`true`) or absent (`false`).
+    Exists(bool),
+    /// Some value is a number that compares so with the operand.
+    Compare(Comparison, f64),
+    /// Some value equals (or contains, starts or ends with) some value of
+    /// the other field.
+    FieldRef {
+        /// The other field.
+        other: String,
+        /// Where the other field's value must be.
+        place: Place,
+        /// Unicode simple case folding.
+        fold: bool,
+    },
+}
+
+/// A numeric comparison (`gt`, `gte`, `lt`, `lte`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// `gt`
+    Greater,
+    /// `gte`
+    GreaterOrEqual,
+    /// `lt`
+    Less,
+    /// `lte`
+    LessOrEqual,
+}
+
+impl Comparison {
+    /// Whether `value` compares so with `operand`.
+    pub fn holds(self, value: f64, operand: f64) -> bool {
+        match self {
+            Comparison::Greater => value > operand,
+            Comparison::GreaterOrEqual => value >= operand,
+            Comparison::Less => value < operand,
+            Comparison::LessOrEqual => value <= operand,
+        }
+    }
+}
+
+/// Where a value must be found in a field's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The whole value.
+    Whole,
+    /// Anywhere inside.
+    Inside,
+    /// At its start.
+    Start,
+    /// At its end.
+    End,
+}
+
+/// The rule's predicate. `json_escaped`: keywords also match their
+/// JSON-escaped form, as the trigger formula's atoms do.
+///
+/// A rule that names fields runs only on events that hold at least one of
+/// them: an event of another kind (a web server line for a Zeek rule, a
+/// Windows event for a cloud rule) holds none, and there a rule made of
+/// `not` items (`not id.orig_h|cidr: 10.0.0.0/8`) would hold on every
+/// line. (pySigma's SQL backend runs such a rule on every row, with the
+/// missing columns NULL; that is where the two differ.)
+///
+/// # Errors
+/// As [`super::lower`]: unknown definitions, invalid regexes or networks,
+/// modifiers without a meaning.
+pub fn predicate(rule: &Rule, ignore_case: bool, json_escaped: bool) -> Result<Predicate> {
+    let lowerer = PredicateLowerer { rule, ignore_case, json_escaped };
+    let mut alternatives = Vec::new();
+    for cond in &rule.detection.conditions {
+        let parsed = condition::parse(&cond.text, cond.pos)?;
+        alternatives.push(lowerer.expr(&parsed.expr)?);
+    }
+    let predicate = Predicate::Or(alternatives);
+    let fields = predicate.fields();
+    let mut gates: Vec<Predicate> = windows_gate(&rule.logsource).into_iter().collect();
+    if !fields.is_empty() {
+        gates.push(Predicate::AnyField(fields));
+    }
+    gates.push(predicate);
+    Ok(Predicate::And(gates))
+}
+
+struct PredicateLowerer<'a> {
+    rule: &'a Rule,
+    ignore_case: bool,
+    json_escaped: bool,
+}
+
+impl PredicateLowerer<'_> {
+    fn expr(&self, expr: &Expr) -> Result<Predicate> {
+        Ok(match expr {
+            Expr::Ident(name, pos) => {
+                self.search(&super::definition(self.rule, name, *pos)?.search)?
+            }
+            // As in grep semantics: `all of NAME` over a list is every item.
+            Expr::AllOf(Target::Pattern(name), pos) if !name.contains('*') => {
+                match &super::definition(self.rule, name, *pos)?.search {
+                    Search::List(items, _) => {
+                        Predicate::And(items.iter().map(|i| self.search(i)).collect::<Result<_>>()?)
+                    }
+                    search => self.search(search)?,
+                }
+            }
+            Expr::OneOf(target, pos) | Expr::AllOf(target, pos) => {
+                let defs = super::targets(self.rule, target, *pos)?;
+                let parts = defs.iter().map(|d| self.search(&d.search)).collect::<Result<_>>()?;
+                if matches!(expr, Expr::OneOf(..)) {
+                    Predicate::Or(parts)
+                } else {
+                    Predicate::And(parts)
+                }
+            }
+            Expr::Not(x) => Predicate::Not(Box::new(self.expr(x)?)),
+            Expr::And(xs) => {
+                Predicate::And(xs.iter().map(|x| self.expr(x)).collect::<Result<_>>()?)
+            }
+            Expr::Or(xs) => Predicate::Or(xs.iter().map(|x| self.expr(x)).collect::<Result<_>>()?),
+        })
+    }
+
+    fn search(&self, search: &Search) -> Result<Predicate> {
+        Ok(match search {
+            Search::Selection(sel) => Predicate::And(
+                sel.items.iter().map(|item| self.field_match(item)).collect::<Result<_>>()?,
+            ),
+            Search::List(items, _) => {
+                Predicate::Or(items.iter().map(|i| self.search(i)).collect::<Result<_>>()?)
+            }
+            Search::Keyword(value) => self.keyword(value),
+        })
+    }
+
+    fn keyword(&self, value: &Value) -> Predicate {
+        let pieces = value::wildcard_pieces(&value.text);
+        let mut atoms = Vec::new();
+        if self.json_escaped {
+            atoms
+                .extend(value::json_escaped(&pieces).and_then(|e| Atom::text(e, self.ignore_case)));
+        }
+        match Atom::text(pieces, self.ignore_case) {
+            Some(atom) => {
+                atoms.push(atom);
+                Predicate::Keyword(atoms)
+            }
+            // An empty keyword (or only `*`) is in every line.
+            None => Predicate::Const(true),
+        }
+    }
+
+    fn field_match(&self, item: &FieldMatch) -> Result<Predicate> {
+        use Modifier::*;
+        if item.field.is_empty() {
+            // Values without a field under a map key are keywords.
+            let parts = item.values.iter().map(|v| self.keyword(v)).collect();
+            return Ok(if item.has(All) { Predicate::And(parts) } else { Predicate::Or(parts) });
+        }
+        let field =
+            |test: ValueTest| Predicate::Field(FieldTest { field: item.field.clone(), test });
+        if item.has(Exists) {
+            let wanted = item.values.first().map(|v| v.text.eq_ignore_ascii_case("true"));
+            return Ok(field(ValueTest::Exists(wanted.unwrap_or(true))));
+        }
+        let fold = self.ignore_case && !item.has(Cased);
+        let mut parts = Vec::with_capacity(item.values.len());
+        for value in &item.values {
+            if value.null {
+                parts.push(field(ValueTest::Null));
+                continue;
+            }
+            parts.push(self.value(item, value, fold, &field)?);
+        }
+        let any_or_all = if item.has(All) { Predicate::And(parts) } else { Predicate::Or(parts) };
+        Ok(if item.has(Neq) { Predicate::Not(Box::new(any_or_all)) } else { any_or_all })
+    }
+
+    fn value(
+        &self,
+        item: &FieldMatch,
+        value: &Value,
+        fold: bool,
+        field: &dyn Fn(ValueTest) -> Predicate,
+    ) -> Result<Predicate> {
+        use Modifier::*;
+        let place = if item.has(Contains) {
+            Place::Inside
+        } else if item.has(StartsWith) {
+            Place::Start
+        } else if item.has(EndsWith) {
+            Place::End
+        } else {
+            Place::Whole
+        };
+        for (m, comparison) in [
+            (Gt, Comparison::Greater),
+            (Gte, Comparison::GreaterOrEqual),
+            (Lt, Comparison::Less),
+            (Lte, Comparison::LessOrEqual),
+        ] {
+            if item.has(m) {
+                let operand: f64 = value.text.trim().parse().map_err(|_| {
+                    Error::at(value.pos, format!("'{}' is not a number", value.text))
+                })?;
+                return Ok(field(ValueTest::Compare(comparison, operand)));
+            }
+        }
+        if item.has(FieldRef) {
+            return Ok(field(ValueTest::FieldRef { other: value.text.clone(), place, fold }));
+        }
+        if item.has(Re) {
+            let mut flags = String::new();
+            for (m, f) in [(ReIgnoreCase, 'i'), (ReMultiLine, 'm'), (ReDotAll, 's')] {
+                if item.has(m) {
+                    flags.push(f);
+                }
+            }
+            let re = if flags.is_empty() {
+                value.text.clone()
+            } else {
+                format!("(?{flags}){}", value.text)
+            };
+            super::check_regex(&re).map_err(|e| Error::at(value.pos, e))?;
+            return Ok(field(ValueTest::Regex(re)));
+        }
+        if item.has(Cidr) {
+            let (addr, len) =
+                value::parse_network(&value.text).map_err(|e| Error::at(value.pos, e))?;
+            return Ok(field(ValueTest::Cidr { addr, len }));
+        }
+        // Encodings take the value as literal text (as in grep semantics).
+        let mut bytes: Option<Vec<u8>> = None;
+        let mut texts: Vec<String> = vec![value.text.clone()];
+        let mut encoded = false;
+        for &(m, _) in &item.modifiers {
+            match m {
+                Utf16Le | Wide | Utf16Be | Utf16 => {
+                    let enc = match m {
+                        Utf16Be => value::Utf16::Be,
+                        Utf16 => value::Utf16::LeBom,
+                        _ => value::Utf16::Le,
+                    };
+                    bytes = Some(value::utf16(&texts[0], enc));
+                    encoded = true;
+                }
+                Base64 | Base64Offset => {
+                    let raw = bytes.take().unwrap_or_else(|| texts[0].clone().into_bytes());
+                    texts = if m == Base64 {
+                        vec![value::base64(&raw)]
+                    } else {
+                        value::base64_offsets(&raw).to_vec()
+                    };
+                    encoded = true;
+                }
+                _ => {}
+            }
+        }
+        let all_pieces: Vec<Vec<Piece>> = match bytes {
+            Some(bytes) => vec![vec![Piece::Lit(bytes)]],
+            None => texts
+                .into_iter()
+                .map(|text| {
+                    let pieces = if encoded {
+                        vec![Piece::Lit(text.into_bytes())]
+                    } else {
+                        value::wildcard_pieces(&text)
+                    };
+                    if item.has(Windash) {
+                        value::windash(pieces)
+                    } else {
+                        pieces
+                    }
+                })
+                .collect(),
+        };
+        // base64offset's encodings are found inside a value.
+        let place =
+            if item.has(Base64Offset) && place == Place::Whole { Place::Inside } else { place };
+        let parts = all_pieces
+            .into_iter()
+            .map(|mut pieces| {
+                if matches!(place, Place::Inside | Place::End) {
+                    pieces.insert(0, Piece::AnyRun);
+                }
+                if matches!(place, Place::Inside | Place::Start) {
+                    pieces.push(Piece::AnyRun);
+                }
+                field(ValueTest::Pieces { pieces, fold })
+            })
+            .collect();
+        Ok(Predicate::Or(parts))
+    }
+}
+
+/// A field value's pieces with every character that some line format
+/// writes otherwise replaced by `*`: a quote (a quoted key=value's `\"`,
+/// XML's `&quot;`), `&`, `<`, `>`, `'` (XML entities), control characters
+/// and non-ASCII text (JSON's `\uXXXX`). What is left is written as it is
+/// (or as JSON escapes it, which the trigger also covers) wherever the
+/// field holds the value, in that order, so the atom stays a necessary
+/// condition of the item.
+pub(crate) fn written_parts(pieces: Vec<Piece>) -> Vec<Piece> {
+    let escapable =
+        |b: u8| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || !(0x20..0x80).contains(&b);
+    let mut out = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        match piece {
+            Piece::Lit(bytes) if bytes.iter().any(|&b| escapable(b)) => {
+                for (i, part) in bytes.split(|&b| escapable(b)).enumerate() {
+                    if i > 0 {
+                        out.push(Piece::AnyRun);
+                    }
+                    out.push(Piece::Lit(part.to_vec()));
+                }
+            }
+            // A choice of characters (windash) is written as it is.
+            piece => out.push(piece),
+        }
+    }
+    out
+}
