@@ -144,14 +144,12 @@ pub fn open(path: &Path, options: &OpenOptions) -> io::Result<Opened> {
     let (file, meta, kind) = kind(path, options)?;
     let input = match kind {
         Kind::Directory => return Ok(Opened::Directory),
-        Kind::EventLog => {
-            SearchInput::Records(evtx::render(
-                path,
-                options.evtx,
-                options.evtx_threads,
-                options.evtx_fields,
-            )?)
-        }
+        Kind::EventLog => SearchInput::Records(evtx::render(
+            path,
+            options.evtx,
+            options.evtx_threads,
+            options.evtx_fields,
+        )?),
         Kind::Compressed(format) => SearchInput::Reader(format.decoder(Box::new(file))?),
         // A FIFO or a character device cannot be peeked at in place.
         Kind::Stream if options.sniff => SearchInput::Reader(decode::sniff(Box::new(file))?),
