@@ -223,3 +223,35 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// KELVIN SIGN and LONG S in field values fold to `k` and `s` in Sigma
+/// semantics too (a value that is not ASCII is tested with Unicode
+/// folding), and not under `--no-ignore-case`.
+#[test]
+fn case_partners_in_field_values() {
+    let dir = Dir::new();
+    dir.create(
+        "rules/kill.yml",
+        "title: k\ndetection:\n  sel:\n    Image|endswith: '\\kill.exe'\n    User: 'sys'\n  \
+         condition: sel\n",
+    );
+    // (Written as JSON escapes, `\u212a`, the characters are not found:
+    // escapes of non-ASCII text are not among those the scan covers.)
+    let lines = [
+        "{\"Image\":\"C:\\\\\u{212A}ill.exe\",\"User\":\"\u{17F}ys\"}".to_string(),
+        r#"{"Image":"C:\\KILL.EXE","User":"SYS"}"#.to_string(),
+        r#"{"Image":"C:\\kill.exe","User":"sys"}"#.to_string(),
+        r#"{"Image":"C:\\kil.exe","User":"sys"}"#.to_string(),
+    ];
+    dir.create("e.jsonl", lines.join("\n") + "\n");
+    let numbers = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["-n", "-f", "rules"];
+        args.extend_from_slice(extra);
+        args.push("e.jsonl");
+        let r = dir.run(&args);
+        assert_eq!(r.stderr, "");
+        r.stdout.lines().map(|l| l.split(':').next().unwrap().to_string()).collect()
+    };
+    assert_eq!(numbers(&[]), ["1", "2", "3"]);
+    assert_eq!(numbers(&["--no-ignore-case"]), ["3"]);
+}
