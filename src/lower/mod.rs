@@ -461,53 +461,13 @@ impl<'a> Lowerer<'a> {
             let atom = Atom { kind: AtomKind::Regex(re), fold_case: false };
             return Ok(Formula::atom(self.table.intern(atom)));
         }
-        // Encodings take the value as literal text.
-        let mut bytes: Option<Vec<u8>> = None;
-        let mut texts: Vec<String> = vec![value.text.clone()];
-        let mut encoded = false;
-        for &(m, _) in &item.modifiers {
-            match m {
-                Utf16Le | Wide | Utf16Be | Utf16 => {
-                    let enc = match m {
-                        Utf16Be => value::Utf16::Be,
-                        Utf16 => value::Utf16::LeBom,
-                        _ => value::Utf16::Le,
-                    };
-                    bytes = Some(value::utf16(&texts[0], enc));
-                    encoded = true;
-                }
-                Base64 | Base64Offset => {
-                    let raw = bytes.take().unwrap_or_else(|| texts[0].clone().into_bytes());
-                    texts = if m == Base64 {
-                        vec![value::base64(&raw)]
-                    } else {
-                        value::base64_offsets(&raw).to_vec()
-                    };
-                    encoded = true;
-                }
-                _ => {}
-            }
+        match value_pieces(item, value) {
+            // Bytes are not text: no JSON form (see the module docs).
+            ValuePieces::Bytes(bytes) => Ok(self.one_text_atom(vec![Piece::Lit(bytes)], fold)),
+            ValuePieces::Texts(texts) => Ok(Formula::or(
+                texts.into_iter().map(|pieces| self.text_atom(pieces, fold)).collect::<Vec<_>>(),
+            )),
         }
-        if let Some(bytes) = bytes {
-            let atom = Atom::text(vec![Piece::Lit(bytes)], fold);
-            return Ok(match atom {
-                Some(a) => Formula::atom(self.table.intern(a)),
-                None => Formula::Const(true),
-            });
-        }
-        let mut parts = Vec::with_capacity(texts.len());
-        for text in texts {
-            let mut pieces = if encoded {
-                vec![Piece::Lit(text.into_bytes())]
-            } else {
-                value::wildcard_pieces(&text)
-            };
-            if item.has(Windash) {
-                pieces = value::windash(pieces);
-            }
-            parts.push(self.text_atom(pieces, fold));
-        }
-        Ok(Formula::or(parts))
     }
 
     fn regex(&mut self, item: &FieldMatch, value: &Value) -> Result<Formula> {
@@ -533,6 +493,67 @@ impl<'a> Lowerer<'a> {
         let atom = Atom { kind: AtomKind::Regex(re), fold_case: false };
         Ok(Formula::atom(self.table.intern(atom)))
     }
+}
+
+/// What a text value becomes under its item's encoding modifiers.
+enum ValuePieces {
+    /// UTF-16 bytes (`utf16*`, `wide`), matched as they are.
+    Bytes(Vec<u8>),
+    /// Alternatives of pieces: the value's wildcards (and `windash`
+    /// choices), or its base64 encodings as literal text.
+    Texts(Vec<Vec<Piece>>),
+}
+
+/// The pieces of one value under `item`'s encodings and `windash`, in
+/// either semantics. Encodings take the value as literal text.
+fn value_pieces(item: &FieldMatch, value: &Value) -> ValuePieces {
+    use Modifier::*;
+    let mut bytes: Option<Vec<u8>> = None;
+    let mut texts: Vec<String> = vec![value.text.clone()];
+    let mut encoded = false;
+    for &(m, _) in &item.modifiers {
+        match m {
+            Utf16Le | Wide | Utf16Be | Utf16 => {
+                let enc = match m {
+                    Utf16Be => value::Utf16::Be,
+                    Utf16 => value::Utf16::LeBom,
+                    _ => value::Utf16::Le,
+                };
+                bytes = Some(value::utf16(&texts[0], enc));
+                encoded = true;
+            }
+            Base64 | Base64Offset => {
+                let raw = bytes.take().unwrap_or_else(|| texts[0].clone().into_bytes());
+                texts = if m == Base64 {
+                    vec![value::base64(&raw)]
+                } else {
+                    value::base64_offsets(&raw).to_vec()
+                };
+                encoded = true;
+            }
+            _ => {}
+        }
+    }
+    if let Some(bytes) = bytes {
+        return ValuePieces::Bytes(bytes);
+    }
+    ValuePieces::Texts(
+        texts
+            .into_iter()
+            .map(|text| {
+                let pieces = if encoded {
+                    vec![Piece::Lit(text.into_bytes())]
+                } else {
+                    value::wildcard_pieces(&text)
+                };
+                if item.has(Windash) {
+                    value::windash(pieces)
+                } else {
+                    pieces
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A `|re` value may compile to at most this many bytes. Sigma regexes

@@ -352,50 +352,9 @@ impl PredicateLowerer<'_> {
                 value::parse_network(&value.text).map_err(|e| Error::at(value.pos, e))?;
             return Ok(field(ValueTest::Cidr { addr, len }));
         }
-        // Encodings take the value as literal text (as in grep semantics).
-        let mut bytes: Option<Vec<u8>> = None;
-        let mut texts: Vec<String> = vec![value.text.clone()];
-        let mut encoded = false;
-        for &(m, _) in &item.modifiers {
-            match m {
-                Utf16Le | Wide | Utf16Be | Utf16 => {
-                    let enc = match m {
-                        Utf16Be => value::Utf16::Be,
-                        Utf16 => value::Utf16::LeBom,
-                        _ => value::Utf16::Le,
-                    };
-                    bytes = Some(value::utf16(&texts[0], enc));
-                    encoded = true;
-                }
-                Base64 | Base64Offset => {
-                    let raw = bytes.take().unwrap_or_else(|| texts[0].clone().into_bytes());
-                    texts = if m == Base64 {
-                        vec![value::base64(&raw)]
-                    } else {
-                        value::base64_offsets(&raw).to_vec()
-                    };
-                    encoded = true;
-                }
-                _ => {}
-            }
-        }
-        let all_pieces: Vec<Vec<Piece>> = match bytes {
-            Some(bytes) => vec![vec![Piece::Lit(bytes)]],
-            None => texts
-                .into_iter()
-                .map(|text| {
-                    let pieces = if encoded {
-                        vec![Piece::Lit(text.into_bytes())]
-                    } else {
-                        value::wildcard_pieces(&text)
-                    };
-                    if item.has(Windash) {
-                        value::windash(pieces)
-                    } else {
-                        pieces
-                    }
-                })
-                .collect(),
+        let all_pieces = match super::value_pieces(item, value) {
+            super::ValuePieces::Bytes(bytes) => vec![vec![Piece::Lit(bytes)]],
+            super::ValuePieces::Texts(texts) => texts,
         };
         // base64offset's encodings are found inside a value.
         let place =
