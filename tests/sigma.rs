@@ -3,7 +3,8 @@
 //! path (trigger formulas found by the scan, then confirmation) against
 //! its slow twin (every rule confirmed on every line).
 
-use sigrep::compile::{Config, Program};
+use sigrep::compile::{Config, Program, ReferencePredicates};
+use sigrep::event::{Event, Scratch};
 use sigrep::lower::{Formula, Options, Semantics};
 use sigrep::oracle::lines;
 use sigrep::ruleset::RuleSet;
@@ -192,6 +193,7 @@ fn fast_path_equals_confirming_every_rule_on_every_line() {
             Program::with_predicates(set.atoms().atoms(), &always, &predicates, &config).unwrap();
         let (mut fast_cache, mut slow_cache) = (fast.create_cache(), slow.create_cache());
         let (mut got, mut want) = (Vec::new(), Vec::new());
+        let (mut reference, mut scratch) = (ReferencePredicates::default(), Scratch::default());
         for line in lines(&events) {
             fast.matching_rules(&mut fast_cache, line, &mut got);
             slow.matching_rules(&mut slow_cache, line, &mut want);
@@ -199,6 +201,13 @@ fn fast_path_equals_confirming_every_rule_on_every_line() {
                 rs.iter().map(|&r| set.rules()[r as usize].source.clone()).collect()
             };
             assert_eq!(names(&got), names(&want), "{}", String::from_utf8_lossy(line));
+            // The confirmation (checks shared and remembered across rules)
+            // against each predicate walked item by item.
+            let mut event = Event::new(line, &mut scratch);
+            let walked: Vec<u32> = (0..predicates.len() as u32)
+                .filter(|&r| reference.holds(&predicates[r as usize], line, &mut event))
+                .collect();
+            assert_eq!(names(&want), names(&walked), "{}", String::from_utf8_lossy(line));
             fired += got.len();
         }
     }

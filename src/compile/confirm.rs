@@ -12,6 +12,7 @@
 //! (the trigger only ever removes rules that cannot hold); the property
 //! tests compare the two.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -20,7 +21,7 @@ use regex::bytes::Regex;
 
 use super::CompileError;
 use crate::event::Event;
-use crate::lower::atom::{build_regex, pieces_regex};
+use crate::lower::atom::{build_regex, partners_as_letters, pieces_regex};
 use crate::lower::logsource::WindowsGate;
 use crate::lower::sigma::{Comparison, FieldTest, Place, Predicate, ValueTest};
 use crate::lower::Piece;
@@ -29,9 +30,16 @@ use crate::lower::Piece;
 const REGEX_SIZE_LIMIT: usize = crate::lower::RE_SIZE_LIMIT;
 
 /// The compiled predicates of a program's rules (immutable, shared).
+///
+/// A rule's predicate is a tree of [`Node`]s whose leaves are [`Check`]s.
+/// Rules share many leaves (`Image|endswith: '\powershell.exe'`, the
+/// logsource gate of every `process_creation` rule), so each distinct leaf
+/// is compiled once, and a line's [`Memo`] keeps its answer: a line that
+/// triggers seventy rules decides each shared leaf once.
 #[derive(Debug)]
 pub(crate) struct Confirmer {
     rules: Vec<Node>,
+    checks: Vec<Check>,
 }
 
 #[derive(Debug)]
@@ -40,35 +48,81 @@ enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
+    /// `Confirmer::checks[i]`.
+    Check(u32),
+}
+
+/// A leaf of a predicate: one question about a line.
+#[derive(Debug)]
+enum Check {
     /// One of the regexes matches somewhere in the line.
     Keyword(Vec<LazyRegex>),
-    Field(String, Box<Test>),
+    /// A question about the field with this name.
+    Field(String, FieldCheck),
     AnyField(Vec<String>),
     Windows(WindowsGate),
 }
 
 #[derive(Debug)]
-enum Test {
-    /// Some value holds `needle` at `place` (ASCII case folded when
-    /// `fold`); a value that is not ASCII is tested by `regex` (Unicode
-    /// folding).
-    Text {
-        needle: Box<Finder<'static>>,
-        place: Place,
-        fold: bool,
-        regex: LazyRegex,
-    },
-    /// Some value matches.
-    Regex(LazyRegex),
-    Cidr(IpAddr, u32),
+enum FieldCheck {
+    /// Some value satisfies one of the matches. One item's values, and the
+    /// sibling items of an `or` that test the same field, make one list:
+    /// the field is looked up once, and each value lowercased once, for a
+    /// rule's hundred `contains` values.
+    Values(Matches),
+    /// The field is absent, or every value is empty.
     Null,
+    /// The field is present (`true`) or absent (`false`).
     Exists(bool),
+    /// Some value of the field equals (contains, starts or ends with) some
+    /// value of `other`.
+    FieldRef { other: String, place: Place, fold: bool },
+}
+
+/// Tests of one value, any of which may hold.
+#[derive(Debug)]
+struct Matches {
+    /// Those a value made only of ASCII can satisfy come first: up to here.
+    for_ascii: usize,
+    all: Vec<Match>,
+    /// Some match reads the value ASCII-lowercased.
+    lowercase: bool,
+}
+
+/// A test of one value.
+#[derive(Debug)]
+enum Match {
+    /// The value holds `needle` at `place` (ASCII case folded when `fold`,
+    /// `needle` then lowercase); a value that is not ASCII is tested by
+    /// `regex` (Unicode folding).
+    Text { needle: Box<Finder<'static>>, place: Place, fold: bool, regex: LazyRegex },
+    /// The value holds a match of the regex.
+    Regex(LazyRegex),
+    /// The value is an address in the network.
+    Cidr(IpAddr, u32),
+    /// The value is a number that compares so with the operand.
     Compare(Comparison, f64),
-    FieldRef {
-        other: String,
-        place: Place,
-        fold: bool,
-    },
+}
+
+/// The answers a line has given so far, by check: per-thread, reused from
+/// line to line (see [`Confirmer::memo`]).
+#[derive(Debug)]
+pub(crate) struct Memo {
+    /// The current line's stamp; an answer stamped otherwise is stale.
+    line: u32,
+    answers: Vec<(u32, bool)>,
+}
+
+impl Memo {
+    /// Forgets every answer: the next line begins.
+    pub(crate) fn next_line(&mut self) {
+        self.line = self.line.wrapping_add(1);
+        if self.line == 0 {
+            // After 2^32 lines, stamps repeat: start again from a clean table.
+            self.answers.iter_mut().for_each(|a| *a = (0, false));
+            self.line = 1;
+        }
+    }
 }
 
 fn regex(re: &str) -> Result<Regex, CompileError> {
@@ -105,72 +159,264 @@ impl Confirmer {
     /// # Errors
     /// A pattern the regex crate rejects.
     pub(crate) fn new(predicates: &[Predicate]) -> Result<Confirmer, CompileError> {
-        let rules = predicates.iter().map(node).collect::<Result<_, _>>()?;
-        Ok(Confirmer { rules })
+        let mut builder = Builder::default();
+        let rules = predicates.iter().map(|p| builder.node(p)).collect::<Result<_, _>>()?;
+        Ok(Confirmer { rules, checks: builder.checks })
     }
 
-    /// Whether rule `rule` holds on `line`, whose fields `event` decodes.
-    pub(crate) fn holds(&self, rule: usize, line: &[u8], event: &mut Event<'_>) -> bool {
-        eval(&self.rules[rule], line, event)
+    /// A fresh memo for [`Confirmer::holds`].
+    pub(crate) fn memo(&self) -> Memo {
+        Memo { line: 1, answers: vec![(0, false); self.checks.len()] }
+    }
+
+    /// Whether rule `rule` holds on `line`, whose fields `event` decodes;
+    /// `memo` holds the answers of the line's checks so far (call
+    /// [`Memo::next_line`] before the first rule of each line).
+    pub(crate) fn holds(
+        &self,
+        rule: usize,
+        line: &[u8],
+        event: &mut Event<'_>,
+        memo: &mut Memo,
+    ) -> bool {
+        self.eval(&self.rules[rule], line, event, memo)
+    }
+
+    fn eval(&self, node: &Node, line: &[u8], event: &mut Event<'_>, memo: &mut Memo) -> bool {
+        match node {
+            Node::Const(b) => *b,
+            Node::And(ns) => ns.iter().all(|n| self.eval(n, line, event, memo)),
+            Node::Or(ns) => ns.iter().any(|n| self.eval(n, line, event, memo)),
+            Node::Not(n) => !self.eval(n, line, event, memo),
+            &Node::Check(i) => {
+                let (stamp, answer) = memo.answers[i as usize];
+                if stamp == memo.line {
+                    return answer;
+                }
+                let answer = check_holds(&self.checks[i as usize], line, event);
+                memo.answers[i as usize] = (memo.line, answer);
+                answer
+            }
+        }
     }
 }
 
-fn node(p: &Predicate) -> Result<Node, CompileError> {
-    let all = |ps: &[Predicate]| ps.iter().map(node).collect::<Result<Vec<_>, _>>();
-    Ok(match p {
-        Predicate::Const(b) => Node::Const(*b),
-        Predicate::And(ps) => Node::And(all(ps)?),
-        Predicate::Or(ps) => Node::Or(all(ps)?),
-        Predicate::Not(p) => Node::Not(Box::new(node(p)?)),
-        Predicate::Keyword(atoms) => {
-            Node::Keyword(atoms.iter().map(|a| LazyRegex::new(a.to_regex())).collect())
-        }
-        Predicate::Field(FieldTest { field, test }) => {
-            Node::Field(field.clone(), Box::new(self::test(test)?))
-        }
-        Predicate::AnyField(names) => Node::AnyField(names.clone()),
-        Predicate::Windows(gate) => Node::Windows(gate.clone()),
-    })
+/// Compiles predicates, each distinct leaf once.
+#[derive(Default)]
+struct Builder {
+    checks: Vec<Check>,
+    /// A leaf's identity (its `Debug` text, field names lowercased, since
+    /// they compare case-insensitively) to its index in `checks`.
+    index: HashMap<String, u32>,
 }
 
-fn test(t: &ValueTest) -> Result<Test, CompileError> {
-    Ok(match t {
+impl Builder {
+    fn node(&mut self, p: &Predicate) -> Result<Node, CompileError> {
+        Ok(match p {
+            Predicate::Const(b) => Node::Const(*b),
+            Predicate::And(ps) => {
+                Node::And(ps.iter().map(|p| self.node(p)).collect::<Result<_, _>>()?)
+            }
+            Predicate::Or(ps) => self.or(ps)?,
+            Predicate::Not(p) => Node::Not(Box::new(self.node(p)?)),
+            leaf => Node::Check(self.check(&[leaf])?),
+        })
+    }
+
+    /// An `or`: its value tests of one field become one check.
+    fn or(&mut self, parts: &[Predicate]) -> Result<Node, CompileError> {
+        let mut nodes = Vec::new();
+        let mut by_field: Vec<(String, Vec<&Predicate>)> = Vec::new();
+        // `or`s under an `or` are one `or` (an item's values each lower to
+        // an `or` of their encodings).
+        let mut flat = Vec::with_capacity(parts.len());
+        let mut stack: Vec<&Predicate> = parts.iter().rev().collect();
+        while let Some(part) = stack.pop() {
+            match part {
+                Predicate::Or(inner) => stack.extend(inner.iter().rev()),
+                part => flat.push(part),
+            }
+        }
+        for part in flat {
+            match part {
+                Predicate::Field(FieldTest { field, test }) if per_value(test) => {
+                    let name = field.to_ascii_lowercase();
+                    match by_field.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, group)) => group.push(part),
+                        None => by_field.push((name, vec![part])),
+                    }
+                }
+                part => nodes.push(self.node(part)?),
+            }
+        }
+        for (_, group) in by_field {
+            nodes.push(Node::Check(self.check(&group)?));
+        }
+        Ok(if nodes.len() == 1 { nodes.pop().expect("one node") } else { Node::Or(nodes) })
+    }
+
+    /// The check that one of `leaves` holds: one leaf, or field items of
+    /// one field whose tests are each of one value.
+    fn check(&mut self, leaves: &[&Predicate]) -> Result<u32, CompileError> {
+        let key = leaves
+            .iter()
+            .map(|leaf| match leaf {
+                Predicate::Field(FieldTest { field, test }) => {
+                    format!("{:?}", (field.to_ascii_lowercase(), test))
+                }
+                other => format!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join("|");
+        if let Some(&i) = self.index.get(&key) {
+            return Ok(i);
+        }
+        let check = match leaves {
+            [Predicate::Keyword(atoms)] => {
+                Check::Keyword(atoms.iter().map(|a| LazyRegex::new(a.to_regex())).collect())
+            }
+            [Predicate::AnyField(names)] => Check::AnyField(names.clone()),
+            [Predicate::Windows(gate)] => Check::Windows(gate.clone()),
+            [Predicate::Field(FieldTest { field, test })] if !per_value(test) => {
+                Check::Field(field.clone(), field_check(test))
+            }
+            fields => {
+                let mut name = None;
+                let mut matches = Vec::with_capacity(fields.len());
+                for leaf in fields {
+                    let Predicate::Field(FieldTest { field, test }) = leaf else {
+                        unreachable!("Builder::or groups field items only")
+                    };
+                    name.get_or_insert(field);
+                    matches.push(value_match(test)?);
+                }
+                let name = name.expect("at least one leaf").clone();
+                Check::Field(name, FieldCheck::Values(Matches::new(matches)))
+            }
+        };
+        let i = u32::try_from(self.checks.len()).expect("fewer than 2^32 distinct checks");
+        self.checks.push(check);
+        self.index.insert(key, i);
+        Ok(i)
+    }
+}
+
+/// Whether `test` asks about each value on its own (and so can share a
+/// field lookup with its siblings).
+fn per_value(test: &ValueTest) -> bool {
+    matches!(
+        test,
+        ValueTest::Pieces { .. }
+            | ValueTest::Regex(_)
+            | ValueTest::Cidr { .. }
+            | ValueTest::Compare(..)
+    )
+}
+
+fn field_check(test: &ValueTest) -> FieldCheck {
+    match test {
+        ValueTest::Null => FieldCheck::Null,
+        ValueTest::Exists(e) => FieldCheck::Exists(*e),
+        ValueTest::FieldRef { other, place, fold } => {
+            FieldCheck::FieldRef { other: other.clone(), place: *place, fold: *fold }
+        }
+        _ => unreachable!("per-value tests are matches"),
+    }
+}
+
+/// `(match, whether a value made only of ASCII can satisfy it)`.
+fn value_match(test: &ValueTest) -> Result<(Match, bool), CompileError> {
+    Ok(match test {
         ValueTest::Pieces { pieces, fold } => {
             let regex = LazyRegex::new(format!("^(?:{})$", pieces_regex(pieces, *fold)));
             match text_place(pieces) {
                 Some((needle, place)) if needle.is_ascii() => {
                     let needle = if *fold { needle.to_ascii_lowercase() } else { needle.to_vec() };
-                    Test::Text {
-                        needle: Box::new(Finder::new(&needle).into_owned()),
-                        place,
-                        fold: *fold,
-                        regex,
-                    }
+                    let needle = Box::new(Finder::new(&needle).into_owned());
+                    (Match::Text { needle, place, fold: *fold, regex }, true)
                 }
-                _ => Test::Regex(regex),
+                _ => (Match::Regex(regex), ascii_can_match(pieces, *fold)),
             }
         }
-        ValueTest::Regex(re) => Test::Regex(LazyRegex::new(re.clone())),
-        ValueTest::Cidr { addr, len } => Test::Cidr(*addr, *len),
-        ValueTest::Null => Test::Null,
-        ValueTest::Exists(e) => Test::Exists(*e),
-        ValueTest::Compare(c, operand) => Test::Compare(*c, *operand),
-        ValueTest::FieldRef { other, place, fold } => {
-            Test::FieldRef { other: other.clone(), place: *place, fold: *fold }
-        }
+        ValueTest::Regex(re) => (Match::Regex(LazyRegex::new(re.clone())), true),
+        ValueTest::Cidr { addr, len } => (Match::Cidr(*addr, *len), true),
+        ValueTest::Compare(c, operand) => (Match::Compare(*c, *operand), true),
+        _ => unreachable!("field-level tests are field checks"),
     })
 }
 
-fn eval(node: &Node, line: &[u8], event: &mut Event<'_>) -> bool {
-    match node {
-        Node::Const(b) => *b,
-        Node::And(ns) => ns.iter().all(|n| eval(n, line, event)),
-        Node::Or(ns) => ns.iter().any(|n| eval(n, line, event)),
-        Node::Not(n) => !eval(n, line, event),
-        Node::Keyword(res) => res.iter().any(|re| re.is_match(line)),
-        Node::Field(name, test) => field_holds(name, test, event),
-        Node::AnyField(names) => names.iter().any(|n| event.has(n)),
-        Node::Windows(gate) => windows_fits(gate, event),
+impl Matches {
+    fn new(matches: Vec<(Match, bool)>) -> Matches {
+        let (ascii, other): (Vec<_>, Vec<_>) = matches.into_iter().partition(|(_, a)| *a);
+        let for_ascii = ascii.len();
+        let all: Vec<Match> = ascii.into_iter().chain(other).map(|(m, _)| m).collect();
+        let lowercase =
+            all.iter().any(|m| matches!(m, Match::Text { place: Place::Inside, fold: true, .. }));
+        Matches { for_ascii, all, lowercase }
+    }
+
+    /// Whether one of the matches holds for `value`.
+    fn hold(&self, value: &[u8]) -> bool {
+        let ascii = value.is_ascii();
+        let candidates = if ascii { &self.all[..self.for_ascii] } else { &self.all[..] };
+        if !(ascii && self.lowercase) {
+            return candidates.iter().any(|m| m.holds(value, ascii, value));
+        }
+        // One lowercased copy for all `contains` needles, then memchr's
+        // SIMD search.
+        LOWERCASED.with_borrow_mut(|lower| {
+            lower.clear();
+            lower.extend(value.iter().map(u8::to_ascii_lowercase));
+            candidates.iter().any(|m| m.holds(value, ascii, lower))
+        })
+    }
+}
+
+impl Match {
+    /// Whether the match holds for `value`; `lower` is `value` lowercased
+    /// when it is ASCII and some match of its list needs that.
+    fn holds(&self, value: &[u8], ascii: bool, lower: &[u8]) -> bool {
+        match self {
+            Match::Text { regex, .. } if !ascii => regex.is_match(value),
+            Match::Text { needle, place: Place::Inside, fold: true, .. } => {
+                needle.find(lower).is_some()
+            }
+            Match::Text { needle, place: Place::Inside, fold: false, .. } => {
+                needle.find(value).is_some()
+            }
+            Match::Text { needle, place, fold, .. } => {
+                placed(value, needle.needle(), *place, *fold)
+            }
+            Match::Regex(regex) => regex.is_match(value),
+            Match::Cidr(net, len) => in_network(value, *net, *len),
+            Match::Compare(c, operand) => std::str::from_utf8(value)
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .is_some_and(|x| c.holds(x, *operand)),
+        }
+    }
+}
+
+/// Whether a value made only of ASCII can match `pieces`: each literal
+/// character is ASCII, or (folding) one of the
+/// [`ASCII_PARTNERS`](crate::lower::atom::ASCII_PARTNERS), the
+/// only characters outside ASCII that Unicode simple case folding pairs
+/// with one inside it. Other pieces (`*`, `?`, a windash choice) match
+/// ASCII.
+fn ascii_can_match(pieces: &[Piece], fold: bool) -> bool {
+    pieces.iter().all(|piece| match piece {
+        Piece::Lit(bytes) if fold => partners_as_letters(bytes).is_ascii(),
+        Piece::Lit(bytes) => bytes.is_ascii(),
+        _ => true,
+    })
+}
+
+fn check_holds(check: &Check, line: &[u8], event: &mut Event<'_>) -> bool {
+    match check {
+        Check::Keyword(res) => res.iter().any(|re| re.is_match(line)),
+        Check::Field(name, test) => field_holds(name, test, event),
+        Check::AnyField(names) => names.iter().any(|n| event.has(n)),
+        Check::Windows(gate) => windows_fits(gate, event),
     }
 }
 
@@ -186,35 +432,12 @@ fn text_place(pieces: &[Piece]) -> Option<(&[u8], Place)> {
     }
 }
 
-fn field_holds(name: &str, test: &Test, event: &mut Event<'_>) -> bool {
-    match test {
-        Test::Text { needle, place, fold, regex } => event.values(name).any(|v| {
-            if !v.is_ascii() {
-                regex.is_match(v)
-            } else if *place == Place::Inside && *fold {
-                // One lowercased copy, then memchr's SIMD search.
-                LOWERCASED.with_borrow_mut(|lower| {
-                    lower.clear();
-                    lower.extend(v.iter().map(u8::to_ascii_lowercase));
-                    needle.find(lower).is_some()
-                })
-            } else if *place == Place::Inside {
-                needle.find(v).is_some()
-            } else {
-                placed(v, needle.needle(), *place, *fold)
-            }
-        }),
-        Test::Regex(re) => event.values(name).any(|v| re.is_match(v)),
-        Test::Cidr(net, len) => event.values(name).any(|v| in_network(v, *net, *len)),
-        Test::Null => event.values(name).all(<[u8]>::is_empty),
-        Test::Exists(wanted) => event.has(name) == *wanted,
-        Test::Compare(c, operand) => event.values(name).any(|v| {
-            std::str::from_utf8(v)
-                .ok()
-                .and_then(|s| s.trim().parse::<f64>().ok())
-                .is_some_and(|x| c.holds(x, *operand))
-        }),
-        Test::FieldRef { other, place, fold } => {
+fn field_holds(name: &str, check: &FieldCheck, event: &mut Event<'_>) -> bool {
+    match check {
+        FieldCheck::Values(matches) => event.values(name).any(|v| matches.hold(v)),
+        FieldCheck::Null => event.values(name).all(<[u8]>::is_empty),
+        FieldCheck::Exists(wanted) => event.has(name) == *wanted,
+        FieldCheck::FieldRef { other, place, fold } => {
             let others: Vec<Vec<u8>> = event
                 .values(other)
                 .map(|o| if *fold { o.to_ascii_lowercase() } else { o.to_vec() })
@@ -284,5 +507,78 @@ fn in_network(value: &[u8], net: IpAddr, len: u32) -> bool {
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
+    }
+}
+
+/// The obviously correct twin of [`Confirmer`], for tests: the predicate
+/// walked as written, every item tested on its own (each value pattern by
+/// its anchored regex), nothing grouped, nothing remembered between rules
+/// or lines but compiled regexes.
+#[derive(Debug, Default)]
+pub struct ReferencePredicates {
+    regexes: HashMap<String, Option<Regex>>,
+}
+
+impl ReferencePredicates {
+    /// Whether `predicate` holds on `line`, whose fields `event` decodes.
+    pub fn holds(&mut self, predicate: &Predicate, line: &[u8], event: &mut Event<'_>) -> bool {
+        match predicate {
+            Predicate::Const(b) => *b,
+            Predicate::And(ps) => ps.iter().all(|p| self.holds(p, line, event)),
+            Predicate::Or(ps) => ps.iter().any(|p| self.holds(p, line, event)),
+            Predicate::Not(p) => !self.holds(p, line, event),
+            Predicate::Keyword(atoms) => atoms.iter().any(|a| self.is_match(&a.to_regex(), line)),
+            Predicate::AnyField(names) => names.iter().any(|n| event.has(n)),
+            Predicate::Windows(gate) => windows_fits(gate, event),
+            Predicate::Field(FieldTest { field, test }) => {
+                let values: Vec<Vec<u8>> = event.values(field).map(<[u8]>::to_vec).collect();
+                match test {
+                    ValueTest::Pieces { pieces, fold } => {
+                        let re = format!("^(?:{})$", pieces_regex(pieces, *fold));
+                        values.iter().any(|v| self.is_match(&re, v))
+                    }
+                    ValueTest::Regex(re) => values.iter().any(|v| self.is_match(re, v)),
+                    ValueTest::Cidr { addr, len } => {
+                        values.iter().any(|v| in_network(v, *addr, *len))
+                    }
+                    ValueTest::Null => values.iter().all(Vec::is_empty),
+                    ValueTest::Exists(wanted) => values.is_empty() != *wanted,
+                    ValueTest::Compare(c, operand) => values.iter().any(|v| {
+                        String::from_utf8_lossy(v)
+                            .trim()
+                            .parse::<f64>()
+                            .is_ok_and(|x| c.holds(x, *operand))
+                    }),
+                    ValueTest::FieldRef { other, place, fold } => {
+                        let others: Vec<Vec<u8>> =
+                            event.values(other).map(<[u8]>::to_vec).collect();
+                        values.iter().any(|v| {
+                            others.iter().any(|o| {
+                                let pieces = match place {
+                                    Place::Whole => vec![Piece::Lit(o.clone())],
+                                    Place::Inside => {
+                                        vec![Piece::AnyRun, Piece::Lit(o.clone()), Piece::AnyRun]
+                                    }
+                                    Place::Start => vec![Piece::Lit(o.clone()), Piece::AnyRun],
+                                    Place::End => vec![Piece::AnyRun, Piece::Lit(o.clone())],
+                                };
+                                let re = format!("^(?:{})$", pieces_regex(&pieces, false));
+                                // ASCII folding, as fieldref compares.
+                                let re = if *fold { format!("(?i-u){re}") } else { re };
+                                self.is_match(&re, v)
+                            })
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_match(&mut self, pattern: &str, haystack: &[u8]) -> bool {
+        self.regexes
+            .entry(pattern.to_string())
+            .or_insert_with(|| regex(pattern).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(haystack))
     }
 }

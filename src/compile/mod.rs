@@ -99,7 +99,8 @@ pub use prefilter::Prefilter;
 use crate::event::{Event, Scratch};
 use crate::lower::sigma::Predicate;
 use crate::lower::{Atom, AtomId, Formula};
-use confirm::Confirmer;
+pub use confirm::ReferencePredicates;
+use confirm::{Confirmer, Memo};
 use regexes::AtomRegexes;
 
 /// Which engine decides lines.
@@ -199,6 +200,8 @@ pub struct Cache {
     folded: FoldedLine,
     /// The decoded fields of the current line (Sigma semantics).
     fields: Scratch,
+    /// The answers of the current line's field checks (Sigma semantics).
+    memo: Option<Memo>,
     /// The triggered rules of a line, while `is_match` confirms them.
     triggered: Vec<u32>,
 }
@@ -324,6 +327,7 @@ impl Program {
             deferred: Vec::new(),
             folded: FoldedLine::default(),
             fields: Scratch::default(),
+            memo: self.confirmer.as_ref().map(Confirmer::memo),
             triggered: Vec::new(),
         }
     }
@@ -403,10 +407,11 @@ impl Program {
         self.attributor.finish(&mut cache.attribution, out, &mut |a| {
             self.checker.check(&self.regexes, a as usize, line, folded)
         });
-        if let Some(confirmer) = &self.confirmer {
+        if let (Some(confirmer), Some(memo)) = (&self.confirmer, &mut cache.memo) {
             if !out.is_empty() {
                 let mut event = Event::new(line, &mut cache.fields);
-                out.retain(|&r| confirmer.holds(r as usize, line, &mut event));
+                memo.next_line();
+                out.retain(|&r| confirmer.holds(r as usize, line, &mut event, memo));
             }
         }
     }

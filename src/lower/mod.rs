@@ -372,7 +372,7 @@ impl<'a> Lowerer<'a> {
     /// A text value's atom, or with [`Options::json_escaped`] the value or
     /// its JSON-escaped form when the two differ.
     fn text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
-        let pieces = if self.written_parts { sigma::written_parts(pieces) } else { pieces };
+        let pieces = if self.written_parts { sigma::trigger_pieces(pieces) } else { pieces };
         let escaped = if self.options.json_escaped { value::json_escaped(&pieces) } else { None };
         let plain = self.one_text_atom(pieces, fold);
         match escaped {

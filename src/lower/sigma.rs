@@ -375,6 +375,36 @@ impl PredicateLowerer<'_> {
     }
 }
 
+/// Literals shorter than this are no trigger: a field item whose longest
+/// written literal is this short triggers on every line (its rule is then
+/// confirmed wherever the rest of its trigger holds). One- and two-byte
+/// pieces (`' -s '` with its windash dash, `?` between letters) occur
+/// dozens of times in every event line, and each occurrence is work for
+/// the scan; the field check decides them as cheaply on the few lines
+/// where the rest of the rule triggers.
+pub const TRIGGER_MIN_BYTES: usize = 3;
+
+/// The pieces a field item's trigger atom is made of: the longest literal
+/// of the value as any format writes it ([`written_parts`]), which every
+/// line where the field holds the value contains. Only that literal: the
+/// scan then carries one plain pattern per value, never a sequence of
+/// short pieces; the order and the gaps are the field check's business.
+/// `[*]` (no atom) when that literal is shorter than [`TRIGGER_MIN_BYTES`].
+pub(crate) fn trigger_pieces(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut longest: Option<Vec<u8>> = None;
+    for piece in written_parts(pieces) {
+        if let Piece::Lit(bytes) = piece {
+            if longest.as_ref().is_none_or(|l| bytes.len() > l.len()) {
+                longest = Some(bytes);
+            }
+        }
+    }
+    match longest {
+        Some(bytes) if bytes.len() >= TRIGGER_MIN_BYTES => vec![Piece::Lit(bytes)],
+        _ => vec![Piece::AnyRun],
+    }
+}
+
 /// A field value's pieces with every character that some line format
 /// writes otherwise replaced by `*`: a quote (a quoted key=value's `\"`,
 /// XML's `&quot;`), `&`, `<`, `>`, `'` (XML entities), control characters
