@@ -338,3 +338,37 @@ fn all_rules_are_quiet_on_benign_loghub_samples() {
         assert_eq!(grep.stdout.trim(), total.to_string(), "{sample} in grep semantics");
     }
 }
+
+/// `--json`, `--stats` and `--explain` name the semantics in force: sigma
+/// with `-f`, grep for a rule given as the first operand, or as asked.
+#[test]
+fn json_stats_and_explain_name_the_semantics() {
+    let dir = Dir::new();
+    dir.create("rules/cmd.yml", CMD_RULE);
+    dir.create("events.jsonl", json_event(1, SYSMON, r"C:\cmd.exe", "whoami", r"C:\a.exe") + "\n");
+    let named = |args: &[&str]| -> (String, String, String) {
+        let run = |extra: &[&str]| {
+            let mut all = args.to_vec();
+            all.extend_from_slice(extra);
+            let r = dir.run(&all);
+            assert!(r.code <= 1, "{all:?}: {}", r.stderr);
+            r.stdout
+        };
+        let json = run(&["--json", "events.jsonl"]);
+        let summary = json.lines().last().unwrap().to_string();
+        let stats = run(&["--stats", "-c", "events.jsonl"]);
+        let explain = run(&["--explain"]);
+        (summary, stats.lines().nth(1).unwrap().to_string(), explain.lines().next().unwrap().into())
+    };
+    for (args, name) in [
+        (&["-f", "rules"][..], "sigma"),
+        (&["--semantics", "grep", "-f", "rules"][..], "grep"),
+        (&["rules/cmd.yml"][..], "grep"),
+        (&["--semantics", "sigma", "rules/cmd.yml"][..], "sigma"),
+    ] {
+        let (summary, stats, explain) = named(args);
+        assert!(summary.contains(&format!(r#""semantics":"{name}""#)), "{args:?}: {summary}");
+        assert!(stats.ends_with(&format!("; {name} semantics")), "{args:?}: {stats}");
+        assert_eq!(explain, format!("semantics: {name}"), "{args:?}");
+    }
+}
