@@ -29,6 +29,9 @@ Usage (from the repository root, after `cargo build --release`):
         [--venv target/pysigma-venv] [--fires FIRES.json] [--save-fires FILE] [--semantics sigma]
         [--max-missing-pct 1] [--max-extra-pct 1] [--json-report FILE] [--list-limit N]
 
+The thresholds judge the pairs of rules not listed in REFERENCE_LIMITS (where the reference departs
+from Sigma's meaning; they are listed apart, with their cause).
+
 Exit status 1 when a --max-*-pct threshold is exceeded (no threshold: report only, exit 0), 2 on an
 error. Stdlib only (Python 3.11); pySigma lives in the venv.
 
@@ -59,6 +62,16 @@ REPO = os.path.dirname(HERE)
 DEFAULT_PINS = ("pysigma==1.5.1", "pysigma-backend-sqlite==2.0.0", "pysigma-pipeline-windows==2.0.1",
                 "pysigma-pipeline-sysmon==2.0.0")
 ORACLE_CHAIN = "sysmon+windows-logsources"
+
+# Pairs where the reference, not sigrep, departs from Sigma's meaning (DESIGN.md 2.3), per rule id:
+# left out of the --max-*-pct thresholds and listed apart.
+REFERENCE_LIMITS = {
+    "1fc0809e-06bf-4de3-ad52-25e5263b7623":  # zeek_rdp_public_listener
+        "pySigma's SQL backend runs this Zeek rule (logsource zeek/rdp, which no pipeline maps) on "
+        "Windows events and reads the absent field id.orig_h as NULL, so `not id.orig_h|cidr` holds "
+        "on every event without it; sigrep runs a rule that names fields only on events holding one "
+        "of them (a field the event lacks makes an item false, DESIGN 2.3)",
+}
 
 # Why sigrep's grep semantics misses an oracle pair, per rule id (read from the rule and the event).
 # Under grep semantics (DESIGN.md 2.1) every value is searched anywhere in the line, so a filter
@@ -321,7 +334,9 @@ def main():
         r = index.get(rid, {"path": "?", "title": "?", "logsource": {}})
         ev = info.get(n, {})
         if kind == "missing":
-            cause = KNOWN_MISSING.get((rid, n)) or KNOWN_MISSING.get(rid) or "unexplained"
+            grep = args.semantics == "grep"
+            cause = ((None if grep else REFERENCE_LIMITS.get(rid)) or KNOWN_MISSING.get((rid, n))
+                     or KNOWN_MISSING.get(rid) or "unexplained")
         else:
             row = logsource_row(lsrows, r["logsource"])
             cause = "fields"
@@ -347,6 +362,14 @@ def main():
     extra_d = [detail(p, "extra") for p in extra]
     base = max(1, len(opairs))
     mpct, xpct = 100.0 * len(missing) / base, 100.0 * len(extra) / base
+    # The thresholds judge the pairs of rules whose meaning the reference keeps.
+    judged_oracle = [p for p in opairs if p[1] not in REFERENCE_LIMITS]
+    judged_base = max(1, len(judged_oracle))
+    judged_missing = [p for p in missing if p[1] not in REFERENCE_LIMITS]
+    judged_extra = [p for p in extra if p[1] not in REFERENCE_LIMITS]
+    jmpct = 100.0 * len(judged_missing) / judged_base
+    jxpct = 100.0 * len(judged_extra) / judged_base
+    limit_pairs = collections.Counter(rid for _, rid in (missing + extra) if rid in REFERENCE_LIMITS)
 
     # Own rule (the regression data's intent).
     own = own_rules(args.own_rules)
@@ -413,11 +436,20 @@ def main():
     listing("missing", missing_d)
     listing("extra", extra_d)
 
+    print()
+    print("reference limits (REFERENCE_LIMITS; left out of the thresholds): %d differing pairs%s"
+          % (sum(limit_pairs.values()), "".join(
+              "\n  %s %s: %d pairs: %s" % (rid, index.get(rid, {}).get("path", "?"), n,
+                                           REFERENCE_LIMITS[rid])
+              for rid, n in sorted(limit_pairs.items()))))
+    print("judged: %d oracle pairs, %d missing (%.1f%%), %d extra (%.1f%%)"
+          % (len(judged_oracle), len(judged_missing), jmpct, len(judged_extra), jxpct))
+
     failed = []
-    if args.max_missing_pct is not None and mpct > args.max_missing_pct:
-        failed.append("missing %.1f%% > %.1f%%" % (mpct, args.max_missing_pct))
-    if args.max_extra_pct is not None and xpct > args.max_extra_pct:
-        failed.append("extra %.1f%% > %.1f%%" % (xpct, args.max_extra_pct))
+    if args.max_missing_pct is not None and jmpct > args.max_missing_pct:
+        failed.append("missing %.1f%% > %.1f%%" % (jmpct, args.max_missing_pct))
+    if args.max_extra_pct is not None and jxpct > args.max_extra_pct:
+        failed.append("extra %.1f%% > %.1f%%" % (jxpct, args.max_extra_pct))
     if args.json_report:
         with open(args.json_report, "w", encoding="utf-8") as fh:
             json.dump({
@@ -425,6 +457,9 @@ def main():
                 "oracle_pairs": len(opairs), "sigrep_pairs": len(spairs), "agree": len(agree),
                 "missing": len(missing), "extra": len(extra), "missing_pct": mpct,
                 "extra_pct": xpct, "extra_by_cause": dict(causes),
+                "judged": {"oracle_pairs": len(judged_oracle), "missing": len(judged_missing),
+                           "extra": len(judged_extra), "missing_pct": jmpct, "extra_pct": jxpct},
+                "reference_limits": dict(limit_pairs),
                 "oracle_pairs_unmapped_logsource": dict(unmapped),
                 "own_rule": {"lines": len(own), "judged": len(judged),
                              "outside_rule_set": outside, "not_converted": unconverted,

@@ -159,7 +159,7 @@ fn json_lines_carry_rules_and_a_summary() {
     assert!(lines[4].contains(r#""line_base64":"RmFpbGVkIHBhc3N3b3JkIP/+""#), "{}", lines[4]);
     assert_eq!(lines[5], r#"{"type":"end","path":"bin.txt","selected":1,"binary":false}"#);
     assert!(
-        lines[6].starts_with(r#"{"type":"summary","files":2,"selected":4,"rules":["#),
+        lines[6].starts_with(r#"{"type":"summary","files":2,"selected":4,"semantics":"#),
         "{}",
         lines[6]
     );
@@ -173,7 +173,7 @@ fn stats_count_hits_per_rule() {
     let dir = setup();
     let r = dir.run(&["-f", "rules", "--stats", "-c", "log.txt"]);
     eqnice!(
-        "3\nsigrep stats: 3 selected lines; 2 of 2 rules hit\n         \
+        "3\nsigrep stats: 3 selected lines; 2 of 2 rules hit; sigma semantics\n         \
          2  shell  Shell\n         2  ssh  SSH failure\n",
         r.stdout
     );

@@ -94,7 +94,7 @@ fn a_rule_set_over_files_through_the_library() {
     let stats = &out[out.find("sigrep stats:").expect("--stats block")..];
     assert!(
         stats.starts_with(&format!(
-            "sigrep stats: {} selected lines; 2 of 2 rules hit\n",
+            "sigrep stats: {} selected lines; 2 of 2 rules hit; grep semantics\n",
             wmi_hits + 1
         )),
         "{stats}"

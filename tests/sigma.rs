@@ -264,3 +264,111 @@ fn case_partners_in_field_values() {
     assert_eq!(numbers(&[]), ["1", "2", "3"]);
     assert_eq!(numbers(&["--no-ignore-case"]), ["3"]);
 }
+
+/// A keyword rule for a network device, one for Linux and one without a
+/// product, on lines whose shape tells their source (DESIGN 2.3, text
+/// lines): a host's syslog runs Linux rules and rules without a product;
+/// a web server's error log only the latter; a device's syslog and lines
+/// of unknown shape run all three.
+#[test]
+fn plain_lines_whose_shape_tells_their_source() {
+    let dir = Dir::new();
+    let rule = |name: &str, logsource: &str| {
+        dir.create(
+            &format!("rules/{name}.yml"),
+            format!(
+                "title: {name}\nlogsource:\n{logsource}\ndetection:\n  keywords:\n    - 'more'\n  \
+                 condition: keywords\n"
+            ),
+        );
+    };
+    rule("cisco", "  product: cisco\n  service: aaa");
+    rule("linux", "  product: linux");
+    rule("any", "  category: webserver");
+    let lines = [
+        "Dec 10 07:13:56 LabSZ sshd[24227]: PAM 5 more authentication failures",
+        "2024-05-01T10:00:00Z web1 CRON[7]: (root) CMD (more /etc/passwd)",
+        "[Sun Dec 04 04:47:44 2005] [error] more children needed",
+        "Mar  1 18:46:11 router1 123: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin logged command:more x",
+        "more of anything",
+    ];
+    dir.create("text.log", lines.join("\n") + "\n");
+    let r = dir.run(&["-n", "-f", "rules", "text.log"]);
+    assert_eq!(r.stderr, "");
+    let mut got: Vec<String> = r.stdout.lines().map(|l| l.split(':').take(2).collect()).collect();
+    got.iter_mut().for_each(|tags| {
+        let (n, rules) = tags.split_at(1);
+        let mut rules: Vec<&str> = rules.split(',').collect();
+        rules.sort_unstable();
+        *tags = format!("{n} {}", rules.join(","));
+    });
+    assert_eq!(
+        got,
+        ["1 any,linux", "2 any,linux", "3 any", "4 any,cisco,linux", "5 any,cisco,linux"]
+    );
+    // Grep semantics knows no logsource.
+    let r = dir.run(&["-c", "--semantics", "grep", "-f", "rules", "text.log"]);
+    assert_eq!(r.stdout, "5\n");
+}
+
+/// All SigmaHQ rules select at most 1% of the lines of each benign loghub
+/// sample (they selected every line in grep semantics).
+#[test]
+fn all_rules_are_quiet_on_benign_loghub_samples() {
+    let Some(shared) = shared_or_skip("all_rules_are_quiet_on_benign_loghub_samples") else {
+        return;
+    };
+    let dir = Dir::new();
+    let rules = shared.join("sigma/rules");
+    for sample in ["Apache_2k.log", "Linux_2k.log", "OpenSSH_2k.log"] {
+        let log = shared.join("corpus/loghub").join(sample);
+        let total = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).lines().count();
+        let r = dir.run(&["-c", "-f", rules.to_str().unwrap(), log.to_str().unwrap()]);
+        assert!(r.code <= 1, "{}", r.stderr);
+        let selected: usize = r.stdout.trim().parse().unwrap();
+        assert!(selected * 100 <= total, "{sample}: {selected} of {total} lines selected");
+        let grep = dir.run(&[
+            "-c",
+            "--semantics",
+            "grep",
+            "-f",
+            rules.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ]);
+        assert_eq!(grep.stdout.trim(), total.to_string(), "{sample} in grep semantics");
+    }
+}
+
+/// `--json`, `--stats` and `--explain` name the semantics in force: sigma
+/// with `-f`, grep for a rule given as the first operand, or as asked.
+#[test]
+fn json_stats_and_explain_name_the_semantics() {
+    let dir = Dir::new();
+    dir.create("rules/cmd.yml", CMD_RULE);
+    dir.create("events.jsonl", json_event(1, SYSMON, r"C:\cmd.exe", "whoami", r"C:\a.exe") + "\n");
+    let named = |args: &[&str]| -> (String, String, String) {
+        let run = |extra: &[&str]| {
+            let mut all = args.to_vec();
+            all.extend_from_slice(extra);
+            let r = dir.run(&all);
+            assert!(r.code <= 1, "{all:?}: {}", r.stderr);
+            r.stdout
+        };
+        let json = run(&["--json", "events.jsonl"]);
+        let summary = json.lines().last().unwrap().to_string();
+        let stats = run(&["--stats", "-c", "events.jsonl"]);
+        let explain = run(&["--explain"]);
+        (summary, stats.lines().nth(1).unwrap().to_string(), explain.lines().next().unwrap().into())
+    };
+    for (args, name) in [
+        (&["-f", "rules"][..], "sigma"),
+        (&["--semantics", "grep", "-f", "rules"][..], "grep"),
+        (&["rules/cmd.yml"][..], "grep"),
+        (&["--semantics", "sigma", "rules/cmd.yml"][..], "sigma"),
+    ] {
+        let (summary, stats, explain) = named(args);
+        assert!(summary.contains(&format!(r#""semantics":"{name}""#)), "{args:?}: {summary}");
+        assert!(stats.ends_with(&format!("; {name} semantics")), "{args:?}: {stats}");
+        assert_eq!(explain, format!("semantics: {name}"), "{args:?}");
+    }
+}

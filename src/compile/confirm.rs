@@ -20,7 +20,7 @@ use memchr::memmem::Finder;
 use regex::bytes::Regex;
 
 use super::CompileError;
-use crate::event::Event;
+use crate::event::{text_source, Event};
 use crate::lower::atom::{build_regex, partners_as_letters, pieces_regex};
 use crate::lower::logsource::WindowsGate;
 use crate::lower::sigma::{Comparison, FieldTest, Place, Predicate, ValueTest};
@@ -61,6 +61,7 @@ enum Check {
     Field(String, FieldCheck),
     AnyField(Vec<String>),
     Windows(WindowsGate),
+    Product(String),
 }
 
 #[derive(Debug)]
@@ -277,6 +278,7 @@ impl Builder {
             }
             [Predicate::AnyField(names)] => Check::AnyField(names.clone()),
             [Predicate::Windows(gate)] => Check::Windows(gate.clone()),
+            [Predicate::Product(product)] => Check::Product(product.clone()),
             [Predicate::Field(FieldTest { field, test })] if !per_value(test) => {
                 Check::Field(field.clone(), field_check(test))
             }
@@ -417,6 +419,7 @@ fn check_holds(check: &Check, line: &[u8], event: &mut Event<'_>) -> bool {
         Check::Field(name, test) => field_holds(name, test, event),
         Check::AnyField(names) => names.iter().any(|n| event.has(n)),
         Check::Windows(gate) => windows_fits(gate, event),
+        Check::Product(product) => product_fits(product, line, event),
     }
 }
 
@@ -466,6 +469,13 @@ fn windows_fits(gate: &WindowsGate, event: &mut Event<'_>) -> bool {
                     .all(|(field, accepted)| event.values(field).any(|v| one_of(v, accepted)))
         }
     }
+}
+
+/// Whether the event has a `Channel` (the Windows gate judges it), or no
+/// source that its line's shape tells, or one whose products include
+/// `product`.
+fn product_fits(product: &str, line: &[u8], event: &mut Event<'_>) -> bool {
+    event.has("Channel") || text_source(line).is_none_or(|s| s.products().contains(&product))
 }
 
 thread_local! {
@@ -530,6 +540,7 @@ impl ReferencePredicates {
             Predicate::Keyword(atoms) => atoms.iter().any(|a| self.is_match(&a.to_regex(), line)),
             Predicate::AnyField(names) => names.iter().any(|n| event.has(n)),
             Predicate::Windows(gate) => windows_fits(gate, event),
+            Predicate::Product(product) => product_fits(product, line, event),
             Predicate::Field(FieldTest { field, test }) => {
                 let values: Vec<Vec<u8>> = event.values(field).map(<[u8]>::to_vec).collect();
                 match test {

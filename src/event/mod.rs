@@ -84,9 +84,11 @@ mod json;
 mod kv;
 mod record;
 pub mod reference;
+mod source;
 mod xml;
 
 pub use record::RecordFields;
+pub use source::{text_source, TextSource};
 
 /// How many JSON containers or XML elements may be open at once; a line
 /// that nests deeper is undecodable (serde_json's own limit).

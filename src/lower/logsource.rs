@@ -9,7 +9,10 @@
 //! Sysmon channel and event ids. A rule for another product (`linux`,
 //! `aws`, ...) does not run on Windows events. A Windows rule whose
 //! logsource the mapping does not name runs on every Windows event (as in
-//! pySigma). Events without a `Channel` are judged by their fields alone.
+//! pySigma). Events without a `Channel` are judged by their fields alone,
+//! except where a plain line's shape tells its source (a host's syslog, a
+//! web server's error log: [`crate::event::text_source`]): a rule for
+//! another product does not run there.
 
 use std::sync::LazyLock;
 
@@ -84,6 +87,14 @@ pub enum WindowsGate {
         /// Other fields and their accepted values.
         others: Vec<(String, Vec<String>)>,
     },
+}
+
+/// The gate of a rule with a `product` on lines without a `Channel`.
+pub fn text_gate(logsource: &[(String, String)]) -> Option<Predicate> {
+    logsource
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("product"))
+        .map(|(_, product)| Predicate::Product(product.to_ascii_lowercase()))
 }
 
 /// The gate of a rule with these `logsource` entries, or `None` when it

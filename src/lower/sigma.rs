@@ -32,7 +32,7 @@
 use std::net::IpAddr;
 
 use super::atom::{Atom, Piece};
-use super::logsource::{windows_gate, WindowsGate};
+use super::logsource::{text_gate, windows_gate, WindowsGate};
 use super::value;
 use crate::condition::{self, Expr, Target};
 use crate::error::{Error, Result};
@@ -59,6 +59,10 @@ pub enum Predicate {
     /// On a Windows event (one with a `Channel`), the rule's logsource
     /// fits it (see [`super::logsource`]); true on other events.
     Windows(WindowsGate),
+    /// On a line without a `Channel` whose shape tells its source
+    /// ([`crate::event::text_source`]), the rule's product (lowercase) is
+    /// one of that source's; true on other lines.
+    Product(String),
 }
 
 impl Predicate {
@@ -84,7 +88,8 @@ impl Predicate {
                 Predicate::Const(_)
                 | Predicate::Keyword(_)
                 | Predicate::AnyField(_)
-                | Predicate::Windows(_) => {}
+                | Predicate::Windows(_)
+                | Predicate::Product(_) => {}
             }
         }
         out
@@ -199,6 +204,7 @@ pub fn predicate(rule: &Rule, ignore_case: bool, json_escaped: bool) -> Result<P
     let predicate = Predicate::Or(alternatives);
     let fields = predicate.fields();
     let mut gates: Vec<Predicate> = windows_gate(&rule.logsource).into_iter().collect();
+    gates.extend(text_gate(&rule.logsource));
     if !fields.is_empty() {
         gates.push(Predicate::AnyField(fields));
     }

@@ -10,7 +10,8 @@
 //! * `end`: after each input: `path`, `selected` (lines), `binary` (true
 //!   when the input was reported as a binary file match), and with
 //!   `--byte-range` `lines`: how many lines start in the range;
-//! * `summary`: last: `files`, `selected`, and `rules`: every rule with
+//! * `summary`: last: `files`, `selected`, `semantics` (`grep` or
+//!   `sigma`: what a rule means on a line), and `rules`: every rule with
 //!   at least one hit as `{"id","title","level","path","hits"}`.
 //!
 //! Line ends are not part of `line`. Records are borrowed structs written
@@ -24,6 +25,7 @@ use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
 use super::{PrinterConfig, RuleInfo};
 use crate::lower::value::base64;
+use crate::lower::Semantics;
 use crate::search::{Line, Sink, Summary};
 
 /// One record: the variant is its `type`, written first.
@@ -67,6 +69,8 @@ struct EndRecord<'a> {
 struct SummaryRecord<'a> {
     files: u64,
     selected: u64,
+    /// `grep` or `sigma`.
+    semantics: &'static str,
     rules: Vec<RuleRecord<'a>>,
 }
 
@@ -215,6 +219,7 @@ pub fn write_summary(
     out: &mut dyn Write,
     files: u64,
     selected: u64,
+    semantics: Semantics,
     rules: &[RuleInfo],
     hits: &[u64],
 ) -> io::Result<()> {
@@ -224,7 +229,10 @@ pub fn write_summary(
         .filter(|&(_, &n)| n > 0)
         .map(|(rule, &n)| RuleRecord::new(rule, Some(n)))
         .collect();
-    write_line(out, &Record::Summary(SummaryRecord { files, selected, rules }))
+    write_line(
+        out,
+        &Record::Summary(SummaryRecord { files, selected, semantics: semantics.name(), rules }),
+    )
 }
 
 #[cfg(test)]

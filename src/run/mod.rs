@@ -52,6 +52,7 @@ pub use summary::{explain, write_stats, RuleHits};
 
 use crate::compile::Program;
 use crate::error::{Pos, RuleError};
+use crate::lower::Semantics;
 use crate::printer::{json, OutputMode, PrintState, Printer, PrinterConfig, RuleInfo};
 use crate::search::{
     self, count_newlines, evtx, walk, BinaryMode, MappedFile, OpenOptions, Opened, SearchConfig,
@@ -588,6 +589,7 @@ impl RunnerBuilder {
             highlight_context: self.invert,
             line_buffered: self.line_buffered.unwrap_or_else(|| io::stdout().is_terminal()),
         };
+        let semantics = rules.set.options().semantics;
         let engines = Engines::new(rules.set, escaping, color);
         if escaping != JsonEscaping::Auto {
             // One program for every input: a failure to compile it is fatal.
@@ -599,6 +601,7 @@ impl RunnerBuilder {
             && self.max_count.is_none()
             && matches!(self.mode, OutputMode::Lines | OutputMode::Count);
         Ok(Runner {
+            semantics,
             engines,
             infos,
             search,
@@ -649,6 +652,9 @@ pub struct Runner {
     filters: walk::Filters,
     with_filename: Option<bool>,
     stats: bool,
+    /// What a rule means on a line, named by `--json`, `--stats` and
+    /// `--explain`.
+    semantics: Semantics,
     /// A rule file could not be loaded (reported already).
     rules_error: bool,
     progress: Option<Arc<dyn Progress>>,
@@ -759,6 +765,7 @@ impl Runner {
     /// The program cannot be compiled, or output cannot be written.
     pub fn explain(&self, out: &mut dyn Write) -> Result<(), Error> {
         let shown = self.engines.default()?;
+        writeln!(out, "semantics: {}", self.semantics.name())?;
         explain(out, &shown.set, &shown.program)?;
         if self.engines.escaping() == JsonEscaping::Auto {
             writeln!(
@@ -940,11 +947,12 @@ impl Runner {
                     out,
                     totals.inputs,
                     totals.selected,
+                    self.semantics,
                     infos,
                     totals.rule_hits.counts(),
                 )?;
             } else if self.stats {
-                write_stats(out, infos, totals.selected, &totals.rule_hits)?;
+                write_stats(out, infos, totals.selected, self.semantics, &totals.rule_hits)?;
             }
         }
         out.flush()?;

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use crate::compile::Program;
+use crate::lower::Semantics;
 use crate::printer::RuleInfo;
 use crate::ruleset::RuleSet;
 
@@ -38,6 +39,7 @@ pub fn write_stats(
     out: &mut dyn Write,
     infos: &[RuleInfo],
     selected: u64,
+    semantics: Semantics,
     hits: &RuleHits,
 ) -> io::Result<()> {
     let mut hit: Vec<(usize, u64)> =
@@ -45,9 +47,10 @@ pub fn write_stats(
     hit.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     writeln!(
         out,
-        "sigrep stats: {selected} selected lines; {} of {} rules hit",
+        "sigrep stats: {selected} selected lines; {} of {} rules hit; {} semantics",
         hit.len(),
-        infos.len()
+        infos.len(),
+        semantics.name()
     )?;
     for (r, n) in hit {
         writeln!(out, "{n:>10}  {}  {}", infos[r].label, infos[r].title)?;
@@ -61,9 +64,15 @@ pub fn write_stats(
 /// # Errors
 /// Write errors.
 pub fn explain(out: &mut dyn Write, set: &RuleSet, program: &Program) -> io::Result<()> {
+    // In Sigma semantics the formula is the rule's trigger: the scan's
+    // necessary condition, confirmed on the line's fields.
+    let formula = match set.options().semantics {
+        Semantics::Grep => "formula",
+        Semantics::Sigma => "trigger",
+    };
     for (i, r) in set.rules().iter().enumerate() {
         writeln!(out, "rule {i}: {} (document {})", r.rule.title, r.rule.document)?;
-        writeln!(out, "  formula: {}", r.formula)?;
+        writeln!(out, "  {formula}: {}", r.formula)?;
     }
     writeln!(out, "atoms: {}", program.atoms().len())?;
     for (i, a) in program.atoms().iter().enumerate() {
@@ -125,10 +134,10 @@ mod tests {
         let mut hits = RuleHits::default();
         hits.add(&[2, 0, 5]);
         let mut out = Vec::new();
-        write_stats(&mut out, &infos, 6, &hits).unwrap();
+        write_stats(&mut out, &infos, 6, Semantics::Sigma, &hits).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "sigrep stats: 6 selected lines; 2 of 3 rules hit\n         5  c  c title\n         \
+            "sigrep stats: 6 selected lines; 2 of 3 rules hit; sigma semantics\n         5  c  c title\n         \
              2  a  a title\n"
         );
     }
