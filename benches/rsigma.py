@@ -7,10 +7,15 @@
         same events in the same order, flattened (see `flatten`). Prints the number of events.
     python3 benches/rsigma.py flatten SRC FLAT
         every event of SRC once, flattened, in order.
-    python3 benches/rsigma.py score --sigrep SIGREP --rsigma-out FILE --rules DIR --events SRC
-            --fires ORACLE.json [--json-report FILE]
-        the (event, rule) pairs of sigrep (`-f DIR --json SRC`, Sigma semantics) and of rsigma (its
-        JSON output FILE on the flattened events of SRC, one copy each) scored against pySigma's.
+    python3 benches/rsigma.py flatten SRC FLAT --line-field BenchLine
+        the same, each event with its line number in that field.
+    python3 benches/rsigma.py table RESULTS_DIR EVENTS NESTED FLAT
+        the speed table of RESULTS_DIR/runs.tsv (benches/rsigma.sh writes it) for EVENTS events.
+    python3 benches/rsigma.py score --sigrep SIGREP --rules DIR --events SRC --flat FLAT
+            --fires ORACLE.json [--json-report FILE] -- RSIGMA_COMMAND... @INPUT...
+        the (event, rule) pairs of sigrep (`-f DIR --json SRC`, Sigma and grep semantics) and of the
+        rsigma command (@INPUT replaced by @FLAT, the events of SRC flattened with a BenchLine field;
+        it must print the event, --include-event) scored against pySigma's, as a markdown table.
 
 Flattening is the oracle's own (../shared/oracle/pysigma/pysigma_oracle.py): System fields by name with
 `Provider` as `Provider_Name` and the attributes of `TimeCreated`, `Execution`, `Security` lifted
