@@ -471,11 +471,11 @@ fn windows_fits(gate: &WindowsGate, event: &mut Event<'_>) -> bool {
     }
 }
 
-/// Whether the event has a `Channel` (the Windows gate judges it), or no
-/// source that its line's shape tells, or one whose products include
-/// `product`.
+/// Whether the line's shape tells no source, or one whose products
+/// include `product`, or the event has a `Channel` (the Windows gate
+/// judges it). The shape is read first: it decodes nothing.
 fn product_fits(product: &str, line: &[u8], event: &mut Event<'_>) -> bool {
-    event.has("Channel") || text_source(line).is_none_or(|s| s.products().contains(&product))
+    text_source(line).is_none_or(|s| s.products().contains(&product)) || event.has("Channel")
 }
 
 thread_local! {
