@@ -308,6 +308,7 @@ proptest! {
         after in 0usize..3,
         max in prop::option::of(0u64..4),
         sizes in prop::collection::vec(1usize..9, 1..5),
+        block in prop::option::of(1usize..64),
     ) {
         let program = Program::new(&atoms, &formulas, &Config::default()).unwrap();
         let config = SearchConfig {
@@ -319,6 +320,8 @@ proptest! {
             line_numbers: true,
             binary: BinaryMode::Text,
             attribute_rules: false,
+            // Blocks as small as a byte: every line in a block of its own.
+            block_size: block,
         };
         let mut slice = Recorder::default();
         Searcher::new(&program, config.clone()).search_slice(&hay, &mut slice).unwrap();

@@ -271,10 +271,16 @@ fn progress_counts_every_input_and_byte_once() {
     }
 }
 
-/// What grep prints with `-n -b` (and `-A`/`-B` context) for lines
+/// What grep prints with `-n -b` (and `-A`/`-B` context, `-m`) for lines
 /// containing `needle`, worked out line by line: the twin of the runtime's
 /// numbering, offsets, context and `--` separators.
-fn naive_grep(text: &[u8], needle: &[u8], before: usize, after: usize, context: bool) -> Vec<u8> {
+fn naive_grep(
+    text: &[u8],
+    needle: &[u8],
+    (before, after): (usize, usize),
+    context: bool,
+    max_count: Option<usize>,
+) -> Vec<u8> {
     let body = text.strip_suffix(b"\n").unwrap_or(text);
     let lines: Vec<&[u8]> =
         if text.is_empty() { Vec::new() } else { body.split(|&b| b == b'\n').collect() };
@@ -284,9 +290,15 @@ fn naive_grep(text: &[u8], needle: &[u8], before: usize, after: usize, context: 
         offsets.push(at);
         at += line.len() + 1;
     }
+    // With -m, lines after the last selected one are at most its context.
+    let mut budget = max_count.unwrap_or(usize::MAX);
     let selected: Vec<bool> = lines
         .iter()
-        .map(|l| l.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle)))
+        .map(|l| {
+            let hit = budget > 0 && l.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+            budget -= usize::from(hit);
+            hit
+        })
         .collect();
     let shown: Vec<bool> = (0..lines.len())
         .map(|i| {
@@ -316,9 +328,9 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
     /// Line numbers, byte offsets and context lines equal a naive count,
-    /// whatever the threads, the parts a file is split into, and the read
-    /// path's buffer boundaries (inputs up to ~1 MB, read in 256 KiB
-    /// chunks with --no-mmap).
+    /// whatever the threads, the parts a file is split into (each counts
+    /// its own lines), and the blocks an input is searched and counted in
+    /// (mapped or read, 256 KiB by default, or as small as a byte).
     #[test]
     fn numbers_offsets_and_context_equal_a_naive_count(
         lines in proptest::collection::vec(
@@ -330,6 +342,8 @@ proptest::proptest! {
         before in 0usize..3,
         after in 0usize..3,
         context in proptest::bool::ANY,
+        block in proptest::option::of(1usize..20_000),
+        max_count in proptest::option::weighted(0.2, 1usize..6),
     ) {
         let mut text = Vec::new();
         for (i, (len, hit, crlf)) in lines.iter().enumerate() {
@@ -358,14 +372,16 @@ proptest::proptest! {
             .threads(Some(threads))
             .mmap(mmap)
             .split_sizes(1, part)
+            .block_size(block)
             .with_filename(Some(false));
         if context {
             builder.before(Some(before)).after(Some(after));
         }
+        builder.max_count(max_count.map(|m| m as u64));
         let runner = builder.build(rules).unwrap();
         let mut out = Vec::new();
         runner.run(&[log], &mut out, &mut |m| panic!("{m}")).unwrap();
-        let want = naive_grep(&text, b"needle", before, after, context);
+        let want = naive_grep(&text, b"needle", (before, after), context, max_count);
         proptest::prop_assert!(
             out == want,
             "got:\n{}\nwant:\n{}",

@@ -33,6 +33,7 @@
 //! or [`ErrorKind::BrokenPipe`] when its reader went away).
 
 mod engines;
+mod ledger;
 pub mod progress;
 mod range;
 mod rules;
@@ -58,6 +59,7 @@ use crate::search::{
     self, count_newlines, evtx, walk, BinaryMode, MappedFile, OpenOptions, Opened, SearchConfig,
     SearchInput, Searcher, Summary,
 };
+use ledger::Ledger;
 use schedule::Output;
 
 /// What kind of problem an [`Error`] is, for a front end to act on.
@@ -227,6 +229,7 @@ pub struct RunnerBuilder {
     progress: Option<Arc<dyn Progress>>,
     progress_line: Option<bool>,
     split_sizes: (usize, usize),
+    block_size: Option<usize>,
     byte_range: Option<ByteRange>,
     line_number_start: Option<u64>,
 }
@@ -303,6 +306,7 @@ impl RunnerBuilder {
             progress: None,
             progress_line: Some(false),
             split_sizes: (SPLIT_MIN, SPLIT_PART),
+            block_size: None,
             byte_range: None,
             line_number_start: None,
         }
@@ -467,6 +471,16 @@ impl RunnerBuilder {
         self
     }
 
+    /// The size of the blocks an input is searched (and its lines
+    /// counted) in, and of the read path's reads ([`search::BLOCK`], 256
+    /// KiB). Tests make it small, so that block boundaries fall
+    /// everywhere.
+    #[doc(hidden)]
+    pub fn block_size(&mut self, size: Option<usize>) -> &mut Self {
+        self.block_size = size;
+        self
+    }
+
     /// The progress line on stderr ([`progress::on_stderr`]) for
     /// [`Runner::run_on_stdout`]: `Some(true)` forces it, `Some(false)`
     /// refuses it, `None` shows it when stderr is a terminal and stdout is
@@ -536,6 +550,7 @@ impl RunnerBuilder {
             },
             // Tags are printed with lines, counted by --stats, written by --json.
             attribute_rules: attributable && !self.invert && (lines || self.stats || self.json),
+            block_size: self.block_size,
         }
     }
 
@@ -1135,31 +1150,33 @@ impl Runner {
         let hay: &[u8] = map;
         let binary = Searcher::probe_is_binary(map);
         let counted = self.search.line_numbers || self.byte_range.is_some();
-        // Parts in order: where each starts and ends, and its first line's
-        // number (counting is many times faster than searching: done here,
-        // in order, it costs the threads little waiting).
-        let (mut start, mut line) = (span.from, span.first_line);
-        let next_part = || -> Option<(usize, usize, u64)> {
+        // Parts in order: their index, where each starts and ends. Each
+        // part counts its own lines (see [`ledger`]).
+        let ledger = Ledger::new(span.first_line);
+        let (mut index, mut start) = (0, span.from);
+        let next_part = || -> Option<(usize, usize, usize)> {
             if start >= span.to {
                 return None;
             }
             let cut = start.saturating_add(span.part).min(span.to);
             let end = memchr::memchr(b'\n', &hay[cut..span.to]).map_or(span.to, |i| cut + i + 1);
-            let part = (start, end, line);
-            if counted {
-                line += count_newlines(&hay[start..end]);
-            }
-            start = end;
+            let part = (index, start, end);
+            (index, start) = (index + 1, end);
             Some(part)
         };
-        let search_part =
-            |(start, end, first_line), out: &mut dyn Write, state: &mut PrintState| {
-                let mut sink = Printer::new(printer, name, out, state);
-                let summary = Searcher::new(program, self.search.clone())
-                    .search_mapped_part(map, start, end, first_line, binary, &mut sink);
-                let (messages, hits) = sink.into_results();
-                summary.map(|summary| (summary, messages, hits, (end - start) as u64))
+        let search_part = |(index, start, end), out: &mut dyn Write, state: &mut PrintState| {
+            let first_line = if counted {
+                ledger.publish(index, count_newlines(&hay[start..end]));
+                ledger.first_line(index)
+            } else {
+                span.first_line
             };
+            let mut sink = Printer::new(printer, name, out, state);
+            let summary = Searcher::new(program, self.search.clone())
+                .search_mapped_part(map, start, end, first_line, binary, &mut sink);
+            let (messages, hits) = sink.into_results();
+            summary.map(|summary| (summary, messages, hits, (end - start) as u64))
+        };
         let mut total = Summary::default();
         let mut messages = Vec::new();
         let mut hits = RuleHits::default();
@@ -1181,8 +1198,11 @@ impl Runner {
             // Lines that end in a LF were counted part by part, unless the
             // search stopped early; a last line may lack its LF.
             let (from, to) = (span.from, span.to);
-            let counted =
-                if start >= to { line - span.first_line } else { count_newlines(&hay[from..to]) };
+            let counted = if start >= to {
+                ledger.next_line() - span.first_line
+            } else {
+                count_newlines(&hay[from..to])
+            };
             let unterminated = to > from && hay[to - 1] != b'\n';
             total.lines = Some(counted + u64::from(unterminated));
         }
