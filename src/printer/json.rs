@@ -125,8 +125,22 @@ impl Formatter for Escapes {
 
 /// Writes `value` as one line of JSON.
 fn write_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    value.serialize(&mut serde_json::Serializer::with_formatter(&mut *out, Escapes))?;
-    out.write_all(b"\n")
+    let mut record = Vec::new();
+    write_record(&mut record, out, value)
+}
+
+/// Writes `value` as one line of JSON, built in `record` first: serde
+/// writes a record in dozens of small pieces, each a call through `dyn
+/// Write` when written straight to `out`.
+fn write_record(
+    record: &mut Vec<u8>,
+    out: &mut dyn Write,
+    value: &impl Serialize,
+) -> io::Result<()> {
+    record.clear();
+    value.serialize(&mut serde_json::Serializer::with_formatter(&mut *record, Escapes))?;
+    record.push(b'\n');
+    out.write_all(record)
 }
 
 /// Prints one input as JSON Lines.
@@ -136,13 +150,15 @@ pub struct JsonPrinter<'a> {
     out: &'a mut dyn Write,
     /// Selected lines per rule index.
     pub rule_hits: Vec<u64>,
+    /// The record being written, kept across lines.
+    record: Vec<u8>,
 }
 
 impl<'a> JsonPrinter<'a> {
     /// A printer for the input called `name`.
     pub fn new(config: &'a PrinterConfig, name: &'a str, out: &'a mut dyn Write) -> Self {
         let rule_hits = vec![0; config.rules.as_ref().map_or(0, |r| r.len())];
-        JsonPrinter { config, name, out, rule_hits }
+        JsonPrinter { config, name, out, rule_hits, record: Vec::new() }
     }
 
     fn line(&mut self, selected: bool, line: &Line<'_>) -> io::Result<()> {
@@ -171,7 +187,7 @@ impl<'a> JsonPrinter<'a> {
         } else {
             Record::Context(record)
         };
-        write_line(self.out, &record)?;
+        write_record(&mut self.record, self.out, &record)?;
         if self.config.line_buffered {
             self.out.flush()?;
         }
