@@ -1165,6 +1165,9 @@ impl Runner {
             Some(part)
         };
         let search_part = |(index, start, end), out: &mut dyn Write, state: &mut PrintState| {
+            // With -n the searcher counts this part's lines once more, as
+            // it numbers them; that second count reads bytes the first left
+            // in cache, and the first also brings them in for the search.
             let first_line = if counted {
                 ledger.publish(index, count_newlines(&hay[start..end]));
                 ledger.first_line(index)
