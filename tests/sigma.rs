@@ -4,7 +4,7 @@
 //! its slow twin (every rule confirmed on every line).
 
 use proptest::prelude::*;
-use sigrep::compile::{Config, Program, ReferencePredicates};
+use sigrep::compile::{Config, Program, ReferencePredicates, Routing};
 use sigrep::event::{Event, Scratch};
 use sigrep::lower::{Formula, Options, Semantics};
 use sigrep::oracle::lines;
@@ -185,23 +185,37 @@ fn fast_path_equals_confirming_every_rule_on_every_line() {
     assert!(set.rules().len() > 3000, "{}", set.rules().len());
     let escaped = set.relowered(Options { json_escaped: true, ..set.options() }).unwrap();
     let mut fired = 0;
+    // The regression events as a host's syslog lines and web server error
+    // lines (text routes); their fields are gone, their keywords are not.
+    for line in lines(&json).take(40) {
+        for head in ["Feb  3 11:53:10 host sshd[42]: ", "[Wed Sep 15 16:17:57 2005] [error] "] {
+            events.extend_from_slice(head.as_bytes());
+            events.extend_from_slice(line);
+            events.push(b'\n');
+        }
+    }
     for set in [&set, &escaped] {
-        let config = Config::default();
-        let fast = set.compile(&config).unwrap();
+        // Routed by logsource (the default with this many rules) and not.
+        let routed = set.compile(&Config::default()).unwrap();
+        let unrouted = set.compile(&Config { routing: Routing::Off, ..Config::default() }).unwrap();
         let predicates: Vec<_> = set.rules().iter().map(|r| r.predicate.clone().unwrap()).collect();
         let always = vec![Formula::Const(true); predicates.len()];
+        let config = Config { routing: Routing::Off, ..Config::default() };
         let slow =
             Program::with_predicates(set.atoms().atoms(), &always, &predicates, &config).unwrap();
-        let (mut fast_cache, mut slow_cache) = (fast.create_cache(), slow.create_cache());
-        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let (mut routed_cache, mut slow_cache) = (routed.create_cache(), slow.create_cache());
+        let mut unrouted_cache = unrouted.create_cache();
+        let (mut got, mut got_unrouted, mut want) = (Vec::new(), Vec::new(), Vec::new());
         let (mut reference, mut scratch) = (ReferencePredicates::default(), Scratch::default());
         for line in lines(&events) {
-            fast.matching_rules(&mut fast_cache, line, &mut got);
+            routed.matching_rules(&mut routed_cache, line, &mut got);
+            unrouted.matching_rules(&mut unrouted_cache, line, &mut got_unrouted);
             slow.matching_rules(&mut slow_cache, line, &mut want);
             let names = |rs: &[u32]| -> Vec<String> {
                 rs.iter().map(|&r| set.rules()[r as usize].source.clone()).collect()
             };
             assert_eq!(names(&got), names(&want), "{}", String::from_utf8_lossy(line));
+            assert_eq!(names(&got_unrouted), names(&want), "{}", String::from_utf8_lossy(line));
             // The confirmation (checks shared and remembered across rules)
             // against each predicate walked item by item.
             let mut event = Event::new(line, &mut scratch);
@@ -211,6 +225,10 @@ fn fast_path_equals_confirming_every_rule_on_every_line() {
             assert_eq!(names(&want), names(&walked), "{}", String::from_utf8_lossy(line));
             fired += got.len();
         }
+        // Windows events of several channels, a host's syslog lines and
+        // web server error lines each took their own route.
+        assert!(routed.routes_compiled() >= 5, "{}", routed.routes_compiled());
+        assert_eq!(unrouted.routes_compiled(), 0);
     }
     // The regression events fire their rules (about 155 pairs per form
     // and program).
@@ -410,41 +428,84 @@ fn field_item() -> impl Strategy<Value = String> {
     })
 }
 
+/// A rule's logsource: Windows ones the mapping names (Sysmon categories,
+/// a service), one it does not, another product's, or none.
+const LOGSOURCES: &[&str] = &[
+    "    product: windows\n    category: process_creation\n",
+    "    product: windows\n    category: file_event\n",
+    "    product: windows\n    service: security\n",
+    "    product: windows\n    category: no_such_category\n",
+    "    product: linux\n",
+    "    category: process_creation\n",
+];
+
 /// A rule of two selections (one or two items each) and a condition.
 fn sigma_rule() -> impl Strategy<Value = String> {
     let selection = || prop::collection::vec(field_item(), 1..3).prop_map(|items| items.concat());
+    // The second selection is sometimes a keyword list, found anywhere in
+    // a line (with or without fields); a few rules are keywords only (a
+    // rule that names a field never holds on a line without fields).
+    let keywords = || {
+        prop::collection::vec(field_text(), 1..3).prop_map(|values| -> String {
+            values.iter().map(|v| format!("        - '{}'\n", v.replace('\'', "''"))).collect()
+        })
+    };
     let condition = prop::sample::select(
         &["sel1", "sel1 and not sel2", "sel1 or sel2", "all of sel*", "not sel1"][..],
     );
-    (selection(), selection(), condition).prop_map(|(one, two, condition)| {
-        format!(
-            "title: random\nlogsource:\n    product: windows\n    category: process_creation\n\
-             detection:\n    sel1:\n{one}    sel2:\n{two}    condition: {condition}\n"
+    let logsource = prop::sample::select(LOGSOURCES);
+    let keyword_rule = prop::bool::weighted(0.2);
+    (
+        selection(),
+        prop_oneof![selection(), keywords()],
+        keywords(),
+        keyword_rule,
+        condition,
+        logsource,
+    )
+        .prop_map(|(one, two, keywords, keyword_rule, condition, logsource)| {
+            let one = if keyword_rule { keywords } else { one };
+            format!(
+            "title: random\nlogsource:\n{logsource}detection:\n    sel1:\n{one}    sel2:\n{two}    \
+             condition: {condition}\n"
         )
-    })
+        })
 }
 
+/// An event's Windows logsource: (Channel, EventID), or no Channel.
+const WINDOWS_SOURCES: &[(Option<&str>, u32)] = &[
+    (Some("Microsoft-Windows-Sysmon/Operational"), 1),
+    (Some("Microsoft-Windows-Sysmon/Operational"), 11),
+    (Some("Security"), 4688),
+    (Some("Some-Other/Operational"), 1),
+    (None, 1),
+];
+
 /// An event as a JSON line (serde's escapes) or a Key=Value line (values
-/// quoted where they hold a blank or a quote), with or without a Channel.
+/// quoted where they hold a blank or a quote), of one of the
+/// [`WINDOWS_SOURCES`]; or the command line in a host's syslog line.
 fn event_line() -> impl Strategy<Value = String> {
-    (field_text(), field_text(), field_text(), any::<bool>(), any::<bool>()).prop_map(
-        |(image, cmd, user, json, channel)| {
+    let source = prop::sample::select(WINDOWS_SOURCES);
+    (field_text(), field_text(), field_text(), 0..5u8, source).prop_map(
+        |(image, cmd, user, shape, (channel, event_id))| {
+            if shape == 4 {
+                return format!("Feb  3 11:53:10 host sshd[42]: {image} {cmd} {user}");
+            }
             let fields = [("Image", image), ("CommandLine", cmd), ("User", user)];
-            let sysmon = "Microsoft-Windows-Sysmon/Operational";
-            if json {
+            if shape % 2 == 0 {
                 let mut object = serde_json::Map::new();
-                object.insert("EventID".into(), 1.into());
-                if channel {
-                    object.insert("Channel".into(), sysmon.into());
+                object.insert("EventID".into(), event_id.into());
+                if let Some(channel) = channel {
+                    object.insert("Channel".into(), channel.into());
                 }
                 for (k, v) in fields {
                     object.insert(k.into(), v.into());
                 }
                 serde_json::Value::Object(object).to_string()
             } else {
-                let mut pairs = vec!["EventID=1".to_string()];
-                if channel {
-                    pairs.push(format!("Channel={sysmon}"));
+                let mut pairs = vec![format!("EventID={event_id}")];
+                if let Some(channel) = channel {
+                    pairs.push(format!("Channel=\"{channel}\""));
                 }
                 for (k, v) in fields {
                     if v.is_empty() || v.contains([' ', '"']) {
@@ -468,11 +529,12 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    /// The fast path (trigger formulas, prefilter, scan, attribution, then
-    /// the confirmation's shared and grouped checks) selects exactly the
-    /// rules whose predicate, walked item by item, holds on the line: on
-    /// random rules and random JSON and Key=Value events, with the
-    /// prefilter on and off.
+    /// The fast path (logsource routes, trigger formulas, prefilter, scan,
+    /// attribution, then the confirmation's shared and grouped checks)
+    /// selects exactly the rules whose predicate, walked item by item,
+    /// holds on the line: on random rules of random logsources and random
+    /// JSON, Key=Value and syslog events, with the prefilter on and off,
+    /// routed and not.
     #[test]
     fn fast_path_equals_the_walked_predicates(
         rules in prop::collection::vec(sigma_rule(), 1..5),
@@ -486,7 +548,13 @@ proptest! {
         prop_assume!(!set.rules().is_empty());
         let predicates: Vec<_> = set.rules().iter().map(|r| r.predicate.clone().unwrap()).collect();
         let (mut reference, mut scratch) = (ReferencePredicates::default(), Scratch::default());
-        for config in [Config::default(), Config { prefilter: false, ..Config::default() }] {
+        let routed = Config { routing: Routing::On, ..Config::default() };
+        for config in [
+            Config::default(),
+            Config { prefilter: false, ..Config::default() },
+            routed.clone(),
+            Config { prefilter: false, ..routed },
+        ] {
             let program = set.compile(&config).unwrap();
             let mut cache = program.create_cache();
             let mut got = Vec::new();

@@ -129,6 +129,13 @@ impl Prefilter {
         Some(from + at)
     }
 
+    /// True unless the search walks an Aho-Corasick automaton over many
+    /// literals: then it costs about what a line's scan costs, and looking
+    /// for a line's first literal before scanning the line saves nothing.
+    pub fn is_fast(&self) -> bool {
+        !matches!(self.imp, Imp::Many(_))
+    }
+
     /// The literals searched for.
     pub fn literals(&self) -> &[Literal] {
         &self.literals

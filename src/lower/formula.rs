@@ -151,6 +151,18 @@ impl Formula {
         }
     }
 
+    /// The same formula over renamed atoms. `rename` must be one-to-one on
+    /// the formula's atoms, so the normal form is kept.
+    pub fn rename_atoms(&self, rename: &impl Fn(AtomId) -> AtomId) -> Formula {
+        match self {
+            Formula::Const(b) => Formula::Const(*b),
+            Formula::Atom(a) => Formula::Atom(rename(*a)),
+            Formula::Not(x) => Formula::Not(Box::new(x.rename_atoms(rename))),
+            Formula::And(xs) => Formula::And(xs.iter().map(|x| x.rename_atoms(rename)).collect()),
+            Formula::Or(xs) => Formula::Or(xs.iter().map(|x| x.rename_atoms(rename)).collect()),
+        }
+    }
+
     /// Every atom the formula mentions, each once, ascending.
     pub fn atoms(&self) -> Vec<AtomId> {
         let mut out = Vec::new();
