@@ -45,6 +45,7 @@
 use std::collections::HashMap;
 
 use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
@@ -118,12 +119,28 @@ fn min_match_len(atom: &Atom) -> usize {
         .unwrap_or(0)
 }
 
+/// Patterns of at most this many bytes in all are walked by a DFA: one
+/// table lookup per byte, where the NFA follows failure links. The DFA's
+/// table takes about 350 bytes per pattern byte (11 MB at this bound), the
+/// NFA's about 20. Measured on the route of a host's syslog lines (1,800
+/// patterns, 25 KB), the DFA walks 1.4x faster; on the route of process
+/// creations (7,300 patterns, 128 KB; 41 MB of DFA built in 0.19 s), the
+/// walk's gain and the build's cost were even.
+const DFA_MAX_PATTERN_BYTES: usize = 1 << 15;
+
+/// An Aho-Corasick automaton, walked the same way whichever it is.
+#[derive(Debug)]
+enum Walker {
+    Dfa(DFA),
+    Nfa(NFA),
+}
+
 /// The compiled matcher (immutable, shared).
 #[derive(Debug)]
 pub(crate) struct LineMatcher {
     /// The automaton, walked byte by byte (the overlapping-search API costs
     /// a call per match, and a Windows event line holds a thousand).
-    ac: NFA,
+    ac: Walker,
     /// The length of its longest pattern: its state at an offset depends
     /// on at most that many bytes before it.
     longest_pattern: usize,
@@ -552,14 +569,26 @@ fn automaton_first(patterns: Patterns, once_per_line: &[bool], in_table: &[bool]
 /// built or would exceed `size_limit` bytes. Standard semantics: the scan
 /// wants every occurrence of every pattern. No prefilter: the scan walks
 /// the states itself (see [`LineMatcher`]'s `ac`).
-fn build_automaton(patterns: Vec<Vec<u8>>, size_limit: usize) -> Option<NFA> {
+fn build_automaton(patterns: Vec<Vec<u8>>, size_limit: usize) -> Option<Walker> {
+    if patterns.iter().map(Vec::len).sum::<usize>() <= DFA_MAX_PATTERN_BYTES {
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(&patterns)
+            .ok()
+            .filter(|ac| ac.memory_usage() <= size_limit);
+        if let Some(dfa) = dfa {
+            return Some(Walker::Dfa(dfa));
+        }
+    }
     let ac = NFA::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .prefilter(false)
         .build(&patterns)
         .ok()?;
-    (ac.memory_usage() <= size_limit).then_some(ac)
+    (ac.memory_usage() <= size_limit).then_some(Walker::Nfa(ac))
 }
 
 impl LineMatcher {
@@ -707,8 +736,10 @@ impl LineMatcher {
     /// occurrence of a pattern; `span(end, len)` gives the line offsets of
     /// an occurrence of `len` bytes ending at offset `end` of `bytes`.
     #[inline(always)]
-    fn walk(
+    #[allow(clippy::too_many_arguments)]
+    fn walk<A: Automaton>(
         &self,
+        ac: &A,
         mut sid: StateID,
         bytes: &[u8],
         line: &[u8],
@@ -716,7 +747,6 @@ impl LineMatcher {
         seen: &mut dyn FnMut(AtomId) -> bool,
         span: impl Fn(usize, usize) -> (usize, usize),
     ) -> Walk {
-        let ac = &self.ac;
         for (i, &byte) in bytes.iter().enumerate() {
             sid = ac.next_state(Anchored::No, sid, byte);
             if !ac.is_match(sid) {
@@ -748,6 +778,21 @@ impl LineMatcher {
         seen: &mut dyn FnMut(AtomId) -> bool,
         deferred: Option<&mut Vec<AtomId>>,
     ) {
+        match &self.ac {
+            Walker::Dfa(ac) => self.scan_with(ac, line, st, regexes, seen, deferred),
+            Walker::Nfa(ac) => self.scan_with(ac, line, st, regexes, seen, deferred),
+        }
+    }
+
+    fn scan_with<A: Automaton>(
+        &self,
+        ac: &A,
+        line: &[u8],
+        st: &mut LineState,
+        regexes: &AtomRegexes,
+        seen: &mut dyn FnMut(AtomId) -> bool,
+        deferred: Option<&mut Vec<AtomId>>,
+    ) {
         st.line = st.line.wrapping_add(1);
         if st.line == 0 {
             st.handled.fill(0);
@@ -769,8 +814,8 @@ impl LineMatcher {
                 }
             }
         }
-        let start = self.ac.start_state(Anchored::No).expect("unanchored searches are supported");
-        let walk = match self.walk(start, line, line, st, seen, |e, len| (e - len, e)) {
+        let start = ac.start_state(Anchored::No).expect("unanchored searches are supported");
+        let walk = match self.walk(ac, start, line, line, st, seen, |e, len| (e - len, e)) {
             Walk::Partner(at) => {
                 // From the partner on, read the line with partners as
                 // letters, starting from the state the automaton has there
@@ -778,11 +823,11 @@ impl LineMatcher {
                 // Occurrences ending before the partner were handled.
                 let mut sid = start;
                 for &byte in &line[at.saturating_sub(self.longest_pattern)..at] {
-                    sid = self.ac.next_state(Anchored::No, sid, byte);
+                    sid = ac.next_state(Anchored::No, sid, byte);
                 }
                 let mut letters = std::mem::take(&mut st.letters);
                 letters.fill(line, at, false);
-                let walk = self.walk(sid, letters.bytes(), line, st, seen, |e, len| {
+                let walk = self.walk(ac, sid, letters.bytes(), line, st, seen, |e, len| {
                     let s = if len <= e { letters.line_offset(e - len) } else { at - (len - e) };
                     (s, letters.line_offset(e))
                 });
