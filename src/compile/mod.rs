@@ -110,6 +110,8 @@ use crate::lower::sigma::Predicate;
 use crate::lower::{Atom, AtomId, Formula};
 pub use confirm::ReferencePredicates;
 use confirm::{Confirmer, Memo};
+use std::sync::OnceLock;
+
 use regexes::AtomRegexes;
 use route::{RouteCache, Router};
 
@@ -205,7 +207,12 @@ pub struct Program {
     attributor: Attributor,
     /// Attribution's checks of single atoms.
     checker: AtomChecker,
-    matcher: Option<LineMatcher>,
+    /// Built on first use when lines are routed (most lines are then
+    /// scanned by their route's automaton, and this one, over every rule,
+    /// costs a good part of the compile); otherwise built with the program.
+    matcher: OnceLock<Option<LineMatcher>>,
+    /// What the matcher is built from.
+    matcher_spec: MatcherSpec,
     /// Each atom's regex: the exact path.
     regexes: AtomRegexes,
     prefilter: Option<Prefilter>,
@@ -220,6 +227,14 @@ pub struct Program {
     confirmer: Option<Confirmer>,
     /// Sigma semantics: the logsource routes of lines.
     router: Option<Router>,
+}
+
+/// What [`Program::matcher`] is built from.
+#[derive(Debug)]
+struct MatcherSpec {
+    /// Which atoms the scan reports.
+    scanned: Vec<bool>,
+    size_limit: usize,
 }
 
 /// Per-thread mutable state of a search.
@@ -265,7 +280,7 @@ impl Program {
         rules: &[Formula],
         config: &Config,
     ) -> Result<Program, CompileError> {
-        Program::build(atoms, rules, None, config)
+        Program::build(atoms, rules, None, config, false)
     }
 
     /// Compiles rules in Sigma semantics: `triggers[i]` is rule `i`'s
@@ -282,24 +297,26 @@ impl Program {
         config: &Config,
     ) -> Result<Program, CompileError> {
         assert_eq!(triggers.len(), predicates.len(), "one predicate per rule");
-        let mut program =
-            Program::build(atoms, triggers, Some(Confirmer::new(predicates)?), config)?;
-        let route = match config.routing {
-            Routing::Auto => triggers.len() >= ROUTING_MIN_RULES,
-            Routing::Off => false,
-            Routing::On => true,
+        let router = match config.routing {
+            Routing::Auto if triggers.len() >= ROUTING_MIN_RULES => {
+                Router::new(atoms, triggers, predicates, config)
+            }
+            Routing::On => Router::new(atoms, triggers, predicates, config),
+            Routing::Auto | Routing::Off => None,
         };
-        if route {
-            program.router = Router::new(atoms, triggers, predicates, config);
-        }
+        let confirmer = Some(Confirmer::new(predicates)?);
+        let mut program = Program::build(atoms, triggers, confirmer, config, router.is_some())?;
+        program.router = router;
         Ok(program)
     }
 
+    /// `lazy_matcher`: build the line matcher on first use.
     fn build(
         atoms: &[Atom],
         rules: &[Formula],
         confirmer: Option<Confirmer>,
         config: &Config,
+        lazy_matcher: bool,
     ) -> Result<Program, CompileError> {
         let regexes = AtomRegexes::new(atoms).map_err(CompileError)?;
         // Confirming needs to know which rules a line triggered.
@@ -317,13 +334,24 @@ impl Program {
         // Without an automaton the regexes decide every atom up front, and
         // attribution's checks of on-demand atoms only confirm what the
         // regexes said.
-        let matcher = match config.engine {
-            Engine::PerAtom => None,
-            Engine::Auto if atoms.is_empty() => None,
-            Engine::Auto => {
-                LineMatcher::new(atoms, attributor.scanned_atoms(), config.automaton_size_limit)
-            }
+        let matcher_spec = MatcherSpec {
+            scanned: attributor.scanned_atoms().to_vec(),
+            size_limit: config.automaton_size_limit,
         };
+        let matcher = OnceLock::new();
+        match config.engine {
+            Engine::PerAtom => {
+                let _ = matcher.set(None);
+            }
+            Engine::Auto if atoms.is_empty() => {
+                let _ = matcher.set(None);
+            }
+            Engine::Auto if lazy_matcher => {}
+            Engine::Auto => {
+                let built = LineMatcher::new(atoms, &matcher_spec.scanned, matcher_spec.size_limit);
+                let _ = matcher.set(built);
+            }
+        }
         let prefilter = if config.prefilter {
             let mut all = Vec::new();
             let mut ok = true;
@@ -350,6 +378,7 @@ impl Program {
             circuit,
             attributor,
             matcher,
+            matcher_spec,
             regexes,
             prefilter,
             // A trigger that always holds still needs its confirmation.
@@ -360,6 +389,17 @@ impl Program {
         })
     }
 
+    /// The line matcher, built now if it was not yet; `None` when lines
+    /// are decided without one.
+    fn matcher(&self) -> Option<&LineMatcher> {
+        self.matcher
+            .get_or_init(|| {
+                let spec = &self.matcher_spec;
+                LineMatcher::new(&self.atoms, &spec.scanned, spec.size_limit)
+            })
+            .as_ref()
+    }
+
     /// Which atoms match somewhere in `line`, each by its own regex.
     fn atoms_matching(&self, line: &[u8]) -> Vec<bool> {
         (0..self.regexes.len()).map(|i| self.regexes.is_match(i, line)).collect()
@@ -368,7 +408,8 @@ impl Program {
     /// A fresh per-thread cache.
     pub fn create_cache(&self) -> Cache {
         Cache {
-            line: self.matcher.as_ref().map(LineMatcher::state),
+            // Made on the first line the matcher scans.
+            line: None,
             circuit: self.circuit.state(),
             attribution: self.attributor.state(),
             deferred: Vec::new(),
@@ -397,16 +438,14 @@ impl Program {
 
     /// True when lines are decided by the automaton (not per-atom regexes).
     pub fn uses_automaton(&self) -> bool {
-        self.matcher.is_some()
+        self.matcher().is_some()
     }
 
     /// Atoms checked with their own regex: (the scanned complex atoms, the
     /// untriggered ones among them, checked on every line). Without an
     /// automaton, every atom on every line.
     pub fn complex_atoms(&self) -> (usize, usize) {
-        self.matcher
-            .as_ref()
-            .map_or((self.atoms.len(), self.atoms.len()), LineMatcher::complex_atoms)
+        self.matcher().map_or((self.atoms.len(), self.atoms.len()), LineMatcher::complex_atoms)
     }
 
     /// The number of on-demand atoms: the line scan does not report them,
@@ -419,7 +458,7 @@ impl Program {
     /// The number of literal patterns the line matcher looks for (in its
     /// automaton or its one-byte table), if there is an automaton.
     pub fn automaton_patterns(&self) -> Option<usize> {
-        self.matcher.as_ref().map(LineMatcher::patterns)
+        self.matcher().map(LineMatcher::patterns)
     }
 
     /// True when any rule selects `line` (a line without its `\n`), decided
@@ -514,8 +553,8 @@ impl Program {
         let st = &mut cache.attribution;
         attributor.begin(st);
         cache.folded.reset();
-        if let Some(matcher) = &self.matcher {
-            let mut state = cache.line.take().expect("cache made by this program");
+        if let Some(matcher) = self.matcher() {
+            let mut state = cache.line.take().unwrap_or_else(|| matcher.state());
             let deferred = &mut cache.deferred;
             deferred.clear();
             matcher.scan(
@@ -613,8 +652,8 @@ impl Program {
     /// cannot change: once every rule is decided, and with `any` as soon as
     /// a rule became true.
     fn scan(&self, cache: &mut Cache, line: &[u8], any: bool) {
-        if let Some(matcher) = &self.matcher {
-            let mut state = cache.line.take().expect("cache made by this program");
+        if let Some(matcher) = self.matcher() {
+            let mut state = cache.line.take().unwrap_or_else(|| matcher.state());
             let circuit = &mut cache.circuit;
             matcher.scan(
                 line,

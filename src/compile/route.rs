@@ -273,7 +273,7 @@ impl Router {
             .map(|&r| self.triggers[r as usize].rename_atoms(&|a| local[&a]))
             .collect();
         let config = Config { any_rule: super::AnyRule::Attribution, ..self.config.clone() };
-        let program = Program::build(&atoms, &triggers, None, &config).ok()?;
+        let program = Program::build(&atoms, &triggers, None, &config, false).ok()?;
         Some(Route { program: Some(program), rules: chosen, always })
     }
 }
