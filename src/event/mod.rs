@@ -222,6 +222,78 @@ pub struct Scratch {
     fields: Fields,
     /// The decoders' stacks and path buffers.
     work: Work,
+    /// The current line's lookups.
+    lookups: Lookups,
+}
+
+/// The names looked up in the current line's table, each answered once:
+/// a line's checks ask for the same few fields over and over (a
+/// `CommandLine` test per triggered rule), and a lookup compares the name
+/// with every field's.
+#[derive(Debug, Default)]
+struct Lookups {
+    /// The names asked, one after another, as given.
+    names: Vec<u8>,
+    /// Per name asked: its range in `names` and its entries in `hits`.
+    asked: Vec<(Range<u32>, Range<u32>)>,
+    /// The indexes of the entries that answer each name, in line order.
+    hits: Vec<u32>,
+}
+
+impl Lookups {
+    fn clear(&mut self) {
+        self.names.clear();
+        self.asked.clear();
+        self.hits.clear();
+    }
+
+    /// The range in `hits` of the entries of `fields` that answer `name`.
+    fn entries(&mut self, fields: &Fields, name: &[u8]) -> Range<usize> {
+        for (asked, hits) in &self.asked {
+            if self.names[range(asked)].eq_ignore_ascii_case(name) {
+                return range(hits);
+            }
+        }
+        let start = self.hits.len();
+        for (i, entry) in fields.entries.iter().enumerate() {
+            if fields.answers(entry, name) {
+                self.hits.push(offset(i));
+            }
+        }
+        let asked = offset(self.names.len())..offset(self.names.len() + name.len());
+        self.names.extend_from_slice(name);
+        self.asked.push((asked, offset(start)..offset(self.hits.len())));
+        start..self.hits.len()
+    }
+}
+
+/// The values of one field of an event, in line order ([`Event::values`]).
+struct Values<'e> {
+    view: FieldsRef<'e>,
+    kind: ValuesKind<'e>,
+}
+
+enum ValuesKind<'e> {
+    /// The entries an earlier lookup of the name found.
+    Hits(std::slice::Iter<'e, u32>),
+    /// Entries still to compare with the name.
+    Scan(std::slice::Iter<'e, Entry>, &'e [u8]),
+}
+
+impl<'e> Iterator for Values<'e> {
+    type Item = &'e [u8];
+
+    fn next(&mut self) -> Option<&'e [u8]> {
+        let view = self.view;
+        match &mut self.kind {
+            ValuesKind::Hits(hits) => {
+                hits.next().map(|&i| view.value(&view.fields.entries[i as usize]))
+            }
+            ValuesKind::Scan(entries, query) => {
+                entries.find(|e| view.fields.answers(e, query)).map(|e| view.value(e))
+            }
+        }
+    }
 }
 
 /// Working memory of the decoders.
@@ -321,9 +393,24 @@ impl<'a> Event<'a> {
     }
 
     /// Every value of the field `name`, in line order (none when the event
-    /// lacks it). Decodes the line if it was not yet.
+    /// lacks it). Decodes the line if it was not yet. A line remembers which
+    /// fields answer each name it was asked for.
     pub fn values<'e>(&'e mut self, name: &'e str) -> impl Iterator<Item = &'e [u8]> + 'e {
-        self.fields().values(name)
+        self.decode();
+        match &mut self.source {
+            Source::Line { line, scratch, .. } => {
+                let Scratch { fields, lookups, .. } = &mut **scratch;
+                let hits = lookups.entries(fields, name.as_bytes());
+                Values {
+                    view: FieldsRef { line, fields },
+                    kind: ValuesKind::Hits(lookups.hits[hits].iter()),
+                }
+            }
+            Source::Record(fields) => Values {
+                view: FieldsRef { line: &[], fields },
+                kind: ValuesKind::Scan(fields.entries.iter(), name.as_bytes()),
+            },
+        }
     }
 
     /// Whether the event has a value for the field `name`.
@@ -441,7 +528,8 @@ pub fn sniff(line: &[u8]) -> Format {
 
 /// Decodes `line` into `scratch.fields`; returns the format found.
 fn decode_line(line: &[u8], scratch: &mut Scratch) -> Format {
-    let Scratch { fields, work } = scratch;
+    let Scratch { fields, work, lookups } = scratch;
+    lookups.clear();
     let bom = line.len() - strip_bom(line).len();
     let decoded = match sniff(line) {
         Format::Json => json::decode(line, bom, fields, work).then_some(Format::Json),
