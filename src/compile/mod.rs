@@ -280,7 +280,7 @@ impl Program {
         rules: &[Formula],
         config: &Config,
     ) -> Result<Program, CompileError> {
-        Program::build(atoms, rules, None, config, false)
+        Program::build(atoms, rules, None, config, false, false)
     }
 
     /// Compiles rules in Sigma semantics: `triggers[i]` is rule `i`'s
@@ -305,18 +305,21 @@ impl Program {
             Routing::Auto | Routing::Off => None,
         };
         let confirmer = Some(Confirmer::new(predicates)?);
-        let mut program = Program::build(atoms, triggers, confirmer, config, router.is_some())?;
+        let routed = router.is_some();
+        let mut program = Program::build(atoms, triggers, confirmer, config, routed, routed)?;
         program.router = router;
         Ok(program)
     }
 
-    /// `lazy_matcher`: build the line matcher on first use.
+    /// `lazy_matcher`: build the line matcher on first use. `fast_only`:
+    /// no prefilter rather than a slow one ([`Prefilter::fast`]).
     fn build(
         atoms: &[Atom],
         rules: &[Formula],
         confirmer: Option<Confirmer>,
         config: &Config,
         lazy_matcher: bool,
+        fast_only: bool,
     ) -> Result<Program, CompileError> {
         let regexes = AtomRegexes::new(atoms).map_err(CompileError)?;
         // Confirming needs to know which rules a line triggered.
@@ -361,10 +364,15 @@ impl Program {
                     None => ok = false,
                 }
             }
-            if ok {
-                Prefilter::new(all)
-            } else {
+            if !ok {
                 None
+            } else if fast_only {
+                // A slow prefilter (an automaton over thousands of
+                // literals) costs its build and a walk of each line before
+                // the line's scan, which walks the line anyway.
+                Prefilter::fast(all)
+            } else {
+                Prefilter::new(all)
             }
         } else {
             None

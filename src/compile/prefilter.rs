@@ -44,7 +44,17 @@ enum Imp {
 
 impl Prefilter {
     /// A prefilter for the literals, or `None` if it cannot be built.
-    pub fn new(mut literals: Vec<Literal>) -> Option<Prefilter> {
+    pub fn new(literals: Vec<Literal>) -> Option<Prefilter> {
+        Prefilter::build(literals, true)
+    }
+
+    /// A prefilter for the literals if it is fast ([`Prefilter::is_fast`]),
+    /// else `None`, without building the slow one.
+    pub fn fast(literals: Vec<Literal>) -> Option<Prefilter> {
+        Prefilter::build(literals, false)
+    }
+
+    fn build(mut literals: Vec<Literal>, allow_slow: bool) -> Option<Prefilter> {
         literals.sort();
         literals.dedup();
         let imp = match literals.as_slice() {
@@ -61,6 +71,7 @@ impl Prefilter {
                 let exact: Vec<Vec<u8>> = lits.iter().map(|l| l.bytes.clone()).collect();
                 match packed(&exact) {
                     Some(searcher) => Imp::Packed(searcher),
+                    None if !allow_slow => return None,
                     None => Imp::Many(
                         AhoCorasickBuilder::new()
                             .match_kind(MatchKind::LeftmostFirst)
@@ -76,6 +87,7 @@ impl Prefilter {
                     (Some(searcher), Some(fragments)) => {
                         Imp::Fragments { searcher, fragments, literals: lits.to_vec() }
                     }
+                    _ if !allow_slow => return None,
                     _ => {
                         let fold = lits.iter().any(|l| l.ascii_fold);
                         let partners = partners_of(lits);

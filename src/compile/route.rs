@@ -12,7 +12,9 @@
 //! * an event with a `Channel` (the line is decoded for it; the
 //!   confirmation reuses that decode): the Windows gates its `Channel` and
 //!   `EventID`s fit;
-//! * a line without one whose shape tells its source ([`text_source`]);
+//! * a line without one whose shape tells its source ([`text_source`]),
+//!   and whether it has fields (such a line has none: the rules that name
+//!   a field cannot hold there, and only keyword rules run);
 //! * any other line has no route: the whole program scans it.
 //!
 //! The rules whose gates may hold on such lines make a **route**: a
@@ -63,6 +65,9 @@ pub(crate) struct Router {
     /// Each rule's product (lowercase), which decides on lines whose shape
     /// tells their source; `None` when the rule has none.
     products: Vec<Option<String>>,
+    /// Each rule names fields (its predicate has an [`Predicate::AnyField`]
+    /// gate): it cannot hold on a line without fields.
+    needs_fields: Vec<bool>,
     /// What routes are compiled from: the program's atoms and triggers.
     atoms: Vec<Atom>,
     triggers: Vec<Formula>,
@@ -114,8 +119,10 @@ impl Router {
         let mut gates: Vec<WindowsGate> = Vec::new();
         let mut windows = Vec::with_capacity(predicates.len());
         let mut products = Vec::with_capacity(predicates.len());
+        let mut needs_fields = Vec::with_capacity(predicates.len());
         for p in predicates {
-            let (gate, product) = gates_of(p);
+            let (gate, product, names_fields) = gates_of(p);
+            needs_fields.push(names_fields);
             windows.push(gate.map(|g| {
                 let i = gates.iter().position(|h| h == g).unwrap_or_else(|| {
                     gates.push(g.clone());
@@ -132,6 +139,7 @@ impl Router {
             gates,
             windows,
             products,
+            needs_fields,
             atoms: atoms.to_vec(),
             triggers: triggers.to_vec(),
             config: config.clone(),
@@ -172,14 +180,16 @@ impl Router {
                     TextSource::HostSyslog => b"S",
                     TextSource::WebServerError => b"E",
                 });
-                Some(source)
+                let has_fields = !fields.is_empty();
+                key.push(u8::from(has_fields));
+                Some((source, has_fields))
             }
         };
         let index = match st.by_key.get(key.as_slice()) {
             Some(&index) => index,
             None => {
                 let rules = match source {
-                    Some(source) => self.text_rules(source),
+                    Some((source, has_fields)) => self.text_rules(source, has_fields),
                     None => {
                         let ids: Vec<&[u8]> = fields.values("EventID").collect();
                         self.windows_rules(channel.expect("a Windows key has a channel"), &ids)
@@ -225,10 +235,13 @@ impl Router {
         bits(self.windows.iter().map(|g| g.is_none_or(|g| fits[g as usize])))
     }
 
-    /// The rules that may run on a line without a `Channel` from `source`.
-    fn text_rules(&self, source: TextSource) -> Vec<u64> {
+    /// The rules that may run on a line without a `Channel` from `source`,
+    /// with fields or none.
+    fn text_rules(&self, source: TextSource, has_fields: bool) -> Vec<u64> {
         let products = source.products();
-        bits(self.products.iter().map(|p| p.as_ref().is_none_or(|p| products.contains(&&**p))))
+        bits(self.products.iter().zip(&self.needs_fields).map(|(p, &needs_fields)| {
+            p.as_ref().is_none_or(|p| products.contains(&&**p)) && (has_fields || !needs_fields)
+        }))
     }
 
     /// The index of the route of these rules, compiling it if it is new;
@@ -273,7 +286,7 @@ impl Router {
             .map(|&r| self.triggers[r as usize].rename_atoms(&|a| local[&a]))
             .collect();
         let config = Config { any_rule: super::AnyRule::Attribution, ..self.config.clone() };
-        let program = Program::build(&atoms, &triggers, None, &config, false).ok()?;
+        let program = Program::build(&atoms, &triggers, None, &config, false, true).ok()?;
         Some(Route { program: Some(program), rules: chosen, always })
     }
 }
@@ -284,7 +297,8 @@ impl Route {
     pub(crate) fn triggered(&self, cache: Option<&mut Cache>, line: &[u8], out: &mut Vec<u32>) {
         out.clear();
         if let (Some(program), Some(cache)) = (&self.program, cache) {
-            // A slow prefilter costs what the scan costs: the scan decides.
+            // A route's prefilter is fast or absent (a slow one would walk
+            // the line as the scan does).
             let skip =
                 program.prefilter().is_some_and(|pf| pf.is_fast() && pf.find(line, 0).is_none());
             if !skip {
@@ -301,20 +315,21 @@ impl Route {
     }
 }
 
-/// A rule's Windows gate and product, from the gates its predicate begins
-/// with (see [`crate::lower::sigma::predicate`]).
-fn gates_of(predicate: &Predicate) -> (Option<&WindowsGate>, Option<&str>) {
-    let (mut gate, mut product) = (None, None);
+/// A rule's Windows gate, product, and whether it names fields, from the
+/// gates its predicate begins with (see [`crate::lower::sigma::predicate`]).
+fn gates_of(predicate: &Predicate) -> (Option<&WindowsGate>, Option<&str>, bool) {
+    let (mut gate, mut product, mut names_fields) = (None, None, false);
     if let Predicate::And(parts) = predicate {
         for part in parts {
             match part {
                 Predicate::Windows(g) => gate = Some(g),
                 Predicate::Product(p) => product = Some(p.as_str()),
+                Predicate::AnyField(_) => names_fields = true,
                 _ => {}
             }
         }
     }
-    (gate, product)
+    (gate, product, names_fields)
 }
 
 /// One bit per item, set where `keep` is true.
@@ -411,6 +426,32 @@ mod tests {
         assert_eq!(out, [4, 5]);
         p.matching_rules(&mut cache, format!("EventID=11 {sysmon} proc file").as_bytes(), &mut out);
         assert_eq!(out, [1]);
+    }
+
+    #[test]
+    fn a_line_without_fields_runs_no_rule_that_names_fields() {
+        let mut set = RuleSet::new(Options { semantics: Semantics::Sigma, ..Options::default() });
+        for (title, detection) in [
+            ("keyword", "    k:\n        - 'sudo'\n    condition: k\n"),
+            ("field", "    s:\n        CommandLine|contains: 'sudo'\n    condition: s\n"),
+            ("not_field", "    s:\n        User: 'root'\n    condition: not s\n"),
+        ] {
+            let text =
+                format!("title: {title}\nlogsource:\n    product: linux\ndetection:\n{detection}");
+            set.add(&format!("{title}.yml"), &text).unwrap();
+        }
+        let p = set.compile(&Config { routing: Routing::On, ..Config::default() }).unwrap();
+        let mut cache = p.create_cache();
+        let line = "Feb  3 11:53:10 host sshd[42]: CommandLine=sudo User=bob";
+        assert_eq!(route_rules(&p, &mut cache, line), Some(vec![0]));
+        let mut out = Vec::new();
+        p.matching_rules(&mut cache, line.as_bytes(), &mut out);
+        assert_eq!(out, [0]);
+        // A Key=Value line has fields, but no source: every rule runs.
+        let line = "CommandLine=sudo User=bob";
+        assert_eq!(route_rules(&p, &mut cache, line), None);
+        p.matching_rules(&mut cache, line.as_bytes(), &mut out);
+        assert_eq!(out, [0, 1, 2]);
     }
 
     #[test]
