@@ -162,28 +162,29 @@ impl Router {
     ) -> Option<(&'c Route, Option<&'c mut Cache>)> {
         let key = &mut st.key;
         key.clear();
-        let fields = event.fields();
-        let channel = fields.values("Channel").next();
-        let source = match channel {
-            Some(channel) => {
-                key.push(b'W');
-                key.extend(channel.iter().map(u8::to_ascii_lowercase));
-                for id in fields.values("EventID") {
-                    key.push(0);
-                    key.extend_from_slice(id);
-                }
-                None
+        // Through the event's remembered lookups: the confirmation asks
+        // for the same two fields.
+        if let Some(channel) = event.values("Channel").next() {
+            key.push(b'W');
+            key.extend(channel.iter().map(u8::to_ascii_lowercase));
+        }
+        if !key.is_empty() {
+            for id in event.values("EventID") {
+                key.push(0);
+                key.extend_from_slice(id);
             }
-            None => {
-                let source = text_source(line)?;
-                key.extend_from_slice(match source {
-                    TextSource::HostSyslog => b"S",
-                    TextSource::WebServerError => b"E",
-                });
-                let has_fields = !fields.is_empty();
-                key.push(u8::from(has_fields));
-                Some((source, has_fields))
-            }
+        }
+        let source = if key.is_empty() {
+            let source = text_source(line)?;
+            key.extend_from_slice(match source {
+                TextSource::HostSyslog => b"S",
+                TextSource::WebServerError => b"E",
+            });
+            let has_fields = !event.fields().is_empty();
+            key.push(u8::from(has_fields));
+            Some((source, has_fields))
+        } else {
+            None
         };
         let index = match st.by_key.get(key.as_slice()) {
             Some(&index) => index,
@@ -191,8 +192,10 @@ impl Router {
                 let rules = match source {
                     Some((source, has_fields)) => self.text_rules(source, has_fields),
                     None => {
+                        let fields = event.fields();
+                        let channel = fields.values("Channel").next().unwrap_or_default();
                         let ids: Vec<&[u8]> = fields.values("EventID").collect();
-                        self.windows_rules(channel.expect("a Windows key has a channel"), &ids)
+                        self.windows_rules(channel, &ids)
                     }
                 };
                 let index = self.compiled(rules);
