@@ -98,6 +98,8 @@ mod regexes;
 mod route;
 mod rows;
 
+use std::sync::OnceLock;
+
 use attribute::{AttributionState, Attributor};
 use check::{AtomChecker, FoldedLine};
 use circuit::{Circuit, CircuitState};
@@ -110,8 +112,6 @@ use crate::lower::sigma::Predicate;
 use crate::lower::{Atom, AtomId, Formula};
 pub use confirm::ReferencePredicates;
 use confirm::{Confirmer, Memo};
-use std::sync::OnceLock;
-
 use regexes::AtomRegexes;
 use route::{RouteCache, Router};
 
