@@ -35,7 +35,8 @@
 //!   wrong). A log names its own channels, but the routes it can make are
 //!   bounded by the rules' gates, and their count by [`MAX_ROUTES`]. Each
 //!   thread remembers the route of at most [`MAX_KEYS`] distinct
-//!   (`Channel`, `EventID`) values, then starts over.
+//!   (`Channel`, `EventID`) values, then starts over; values longer than
+//!   [`MAX_KEY_BYTES`] in all make no route.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +53,12 @@ pub const MAX_ROUTES: usize = 24;
 /// Each thread remembers the route of at most this many distinct
 /// (`Channel`, `EventID`) values at once.
 pub const MAX_KEYS: usize = 1024;
+
+/// A line whose `Channel` and `EventID` values take more than this many
+/// bytes (a hostile line: thousands of event ids, a megabyte channel name)
+/// has no route: remembering it would cost its length, and choosing its
+/// rules would cost its length times the gates.
+pub const MAX_KEY_BYTES: usize = 512;
 
 /// The logsource gates of every rule, and the routes compiled so far
 /// (immutable but for the route table; shared by threads).
@@ -172,7 +179,13 @@ impl Router {
             for id in event.values("EventID") {
                 key.push(0);
                 key.extend_from_slice(id);
+                if key.len() > MAX_KEY_BYTES {
+                    return None;
+                }
             }
+        }
+        if key.len() > MAX_KEY_BYTES {
+            return None;
         }
         let source = if key.is_empty() {
             let source = text_source(line)?;
@@ -412,6 +425,11 @@ mod tests {
             "channels compare ignoring case; the mapping names process creation by Sysmon only"
         );
         assert_eq!(route_rules(&p, &mut cache, "EventID=1 Channel=Other"), Some(vec![3, 5]));
+        // Hostile values make no route: the whole program decides the line.
+        let ids = " EventID=1".repeat(MAX_KEY_BYTES / 2);
+        assert_eq!(route_rules(&p, &mut cache, &format!("{sysmon}{ids}")), None);
+        let long = format!("EventID=1 Channel={}", "x".repeat(MAX_KEY_BYTES));
+        assert_eq!(route_rules(&p, &mut cache, &long), None);
         let syslog = "Feb  3 11:53:10 host sshd[42]: proc linux none";
         assert_eq!(route_rules(&p, &mut cache, syslog), Some(vec![4, 5]));
         let apache = "[Wed Sep 15 16:17:57 2005] [error] none";
