@@ -298,10 +298,8 @@ impl Program {
     ) -> Result<Program, CompileError> {
         assert_eq!(triggers.len(), predicates.len(), "one predicate per rule");
         let router = match config.routing {
-            Routing::Auto if triggers.len() >= ROUTING_MIN_RULES => {
-                Router::new(atoms, triggers, predicates, config)
-            }
-            Routing::On => Router::new(atoms, triggers, predicates, config),
+            Routing::Auto if triggers.len() >= ROUTING_MIN_RULES => Router::new(predicates, config),
+            Routing::On => Router::new(predicates, config),
             Routing::Auto | Routing::Off => None,
         };
         let confirmer = Some(Confirmer::new(predicates)?);
@@ -496,43 +494,24 @@ impl Program {
     }
 
     /// The rules (indices in rule order) that select `line`, ascending.
+    ///
+    /// In Sigma semantics the rules whose formulas (triggers) hold are then
+    /// confirmed on the line's event, decoded at most once; with a router,
+    /// the line's route finds them, and the event decoded to route the line
+    /// is the one confirmed.
     pub fn matching_rules(&self, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
-        if let Some(router) = &self.router {
-            self.routed_rules(router, cache, line, out);
-            return;
-        }
-        self.attribution_scan(cache, line);
-        let folded = &mut cache.folded;
-        self.attributor.finish(&mut cache.attribution, out, &mut |a| {
-            self.checker.check(&self.regexes, a as usize, line, folded)
-        });
-        if let (Some(confirmer), Some(memo)) = (&self.confirmer, &mut cache.memo) {
-            if !out.is_empty() {
-                let mut event = Event::new(line, &mut cache.fields);
-                memo.next_line();
-                out.retain(|&r| confirmer.holds(r as usize, line, &mut event, memo));
-            }
-        }
-    }
-
-    /// [`Program::matching_rules`] with a router: the line's route (or,
-    /// without one, the whole program) finds the triggered rules, which are
-    /// confirmed on the line's event, decoded once for both.
-    fn routed_rules(&self, router: &Router, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
         let (Some(confirmer), Some(mut memo)) = (&self.confirmer, cache.memo.take()) else {
-            unreachable!("a router comes with a confirmer")
+            self.triggered_rules(cache, line, out);
+            return;
         };
         let mut scratch = std::mem::take(&mut cache.fields);
         let mut event = Event::new(line, &mut scratch);
-        match router.route(&mut cache.routes, line, &mut event) {
+        let routed = self.router.as_ref().and_then(|router| {
+            router.route(&mut cache.routes, line, &mut event, &self.atoms, &self.rules)
+        });
+        match routed {
             Some((route, route_cache)) => route.triggered(route_cache, line, out),
-            None => {
-                self.attribution_scan(cache, line);
-                let folded = &mut cache.folded;
-                self.attributor.finish(&mut cache.attribution, out, &mut |a| {
-                    self.checker.check(&self.regexes, a as usize, line, folded)
-                });
-            }
+            None => self.triggered_rules(cache, line, out),
         }
         if !out.is_empty() {
             memo.next_line();
@@ -540,6 +519,16 @@ impl Program {
         }
         cache.fields = scratch;
         cache.memo = Some(memo);
+    }
+
+    /// The rules whose formulas hold on `line`, by the whole program's scan
+    /// and attribution.
+    fn triggered_rules(&self, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
+        self.attribution_scan(cache, line);
+        let folded = &mut cache.folded;
+        self.attributor.finish(&mut cache.attribution, out, &mut |a| {
+            self.checker.check(&self.regexes, a as usize, line, folded)
+        });
     }
 
     /// The number of logsource routes compiled so far (Sigma semantics).

@@ -48,8 +48,9 @@ impl Prefilter {
         Prefilter::build(literals, true)
     }
 
-    /// A prefilter for the literals if it is fast ([`Prefilter::is_fast`]),
-    /// else `None`, without building the slow one.
+    /// A prefilter for the literals if it is fast (anything but an
+    /// Aho-Corasick automaton over many literals, which costs about what a
+    /// line's scan costs), else `None`, without building the slow one.
     pub fn fast(literals: Vec<Literal>) -> Option<Prefilter> {
         Prefilter::build(literals, false)
     }
@@ -139,13 +140,6 @@ impl Prefilter {
             Imp::Never => None,
         }?;
         Some(from + at)
-    }
-
-    /// True unless the search walks an Aho-Corasick automaton over many
-    /// literals: then it costs about what a line's scan costs, and looking
-    /// for a line's first literal before scanning the line saves nothing.
-    pub fn is_fast(&self) -> bool {
-        !matches!(self.imp, Imp::Many(_))
     }
 
     /// The literals searched for.

@@ -75,9 +75,7 @@ pub(crate) struct Router {
     /// Each rule names fields (its predicate has an [`Predicate::AnyField`]
     /// gate): it cannot hold on a line without fields.
     needs_fields: Vec<bool>,
-    /// What routes are compiled from: the program's atoms and triggers.
-    atoms: Vec<Atom>,
-    triggers: Vec<Formula>,
+    /// What routes are compiled with.
     config: Config,
     table: Mutex<Table>,
 }
@@ -115,14 +113,9 @@ pub(crate) struct RouteCache {
 }
 
 impl Router {
-    /// The router of rules with these triggers and predicates, or `None`
-    /// when no rule has a gate (routing would not narrow anything).
-    pub(crate) fn new(
-        atoms: &[Atom],
-        triggers: &[Formula],
-        predicates: &[Predicate],
-        config: &Config,
-    ) -> Option<Router> {
+    /// The router of rules with these predicates, or `None` when no rule
+    /// has a gate (routing would not narrow anything).
+    pub(crate) fn new(predicates: &[Predicate], config: &Config) -> Option<Router> {
         let mut gates: Vec<WindowsGate> = Vec::new();
         let mut windows = Vec::with_capacity(predicates.len());
         let mut products = Vec::with_capacity(predicates.len());
@@ -147,8 +140,6 @@ impl Router {
             windows,
             products,
             needs_fields,
-            atoms: atoms.to_vec(),
-            triggers: triggers.to_vec(),
             config: config.clone(),
             table: Mutex::default(),
         })
@@ -160,12 +151,15 @@ impl Router {
     }
 
     /// The route of the line whose event is `event`, with this thread's
-    /// cache for it; `None` when the whole program must scan the line.
+    /// cache for it; `None` when the whole program must scan the line. A
+    /// new route is compiled from the program's `atoms` and `triggers`.
     pub(crate) fn route<'c>(
         &self,
         st: &'c mut RouteCache,
         line: &[u8],
         event: &mut Event<'_>,
+        atoms: &[Atom],
+        triggers: &[Formula],
     ) -> Option<(&'c Route, Option<&'c mut Cache>)> {
         let key = &mut st.key;
         key.clear();
@@ -211,7 +205,7 @@ impl Router {
                         self.windows_rules(channel, &ids)
                     }
                 };
-                let index = self.compiled(rules);
+                let index = self.compiled(rules, atoms, triggers);
                 if st.by_key.len() >= MAX_KEYS {
                     st.by_key.clear();
                 }
@@ -262,7 +256,7 @@ impl Router {
 
     /// The index of the route of these rules, compiling it if it is new;
     /// `None` past [`MAX_ROUTES`] or when it cannot be compiled.
-    fn compiled(&self, rules: Vec<u64>) -> Option<usize> {
+    fn compiled(&self, rules: Vec<u64>, atoms: &[Atom], triggers: &[Formula]) -> Option<usize> {
         let mut table = self.table.lock().expect("route table");
         if let Some(&index) = table.by_rules.get(&rules) {
             return Some(index);
@@ -270,41 +264,45 @@ impl Router {
         if table.routes.len() >= MAX_ROUTES {
             return None;
         }
-        let route = self.compile(&rules)?;
+        let route = compile(&rules, atoms, triggers, &self.config)?;
         let index = table.routes.len();
         table.routes.push(Arc::new(route));
         table.by_rules.insert(rules, index);
         Some(index)
     }
+}
 
-    fn compile(&self, rules: &[u64]) -> Option<Route> {
-        let chosen: Vec<u32> = (0..self.triggers.len() as u32)
-            .filter(|&r| rules[r as usize / 64] >> (r % 64) & 1 == 1)
-            .collect();
-        let (always, chosen): (Vec<u32>, Vec<u32>) =
-            chosen.into_iter().partition(|&r| self.triggers[r as usize] == Formula::Const(true));
-        if chosen.is_empty() {
-            return Some(Route { program: None, rules: chosen, always });
-        }
-        // The route's atoms, renumbered in order of first use.
-        let mut local: HashMap<AtomId, AtomId> = HashMap::new();
-        let mut atoms = Vec::new();
-        for &r in &chosen {
-            for a in self.triggers[r as usize].atoms() {
-                local.entry(a).or_insert_with(|| {
-                    atoms.push(self.atoms[a.index()].clone());
-                    AtomId(u32::try_from(atoms.len() - 1).expect("fewer than 2^32 atoms"))
-                });
-            }
-        }
-        let triggers: Vec<Formula> = chosen
-            .iter()
-            .map(|&r| self.triggers[r as usize].rename_atoms(&|a| local[&a]))
-            .collect();
-        let config = Config { any_rule: super::AnyRule::Attribution, ..self.config.clone() };
-        let program = Program::build(&atoms, &triggers, None, &config, false, true).ok()?;
-        Some(Route { program: Some(program), rules: chosen, always })
+/// The route of the rules whose bits are set in `rules`.
+fn compile(
+    rules: &[u64],
+    all_atoms: &[Atom],
+    triggers: &[Formula],
+    config: &Config,
+) -> Option<Route> {
+    let chosen: Vec<u32> = (0..triggers.len() as u32)
+        .filter(|&r| rules[r as usize / 64] >> (r % 64) & 1 == 1)
+        .collect();
+    let (always, chosen): (Vec<u32>, Vec<u32>) =
+        chosen.into_iter().partition(|&r| triggers[r as usize] == Formula::Const(true));
+    if chosen.is_empty() {
+        return Some(Route { program: None, rules: chosen, always });
     }
+    // The route's atoms, renumbered in order of first use.
+    let mut local: HashMap<AtomId, AtomId> = HashMap::new();
+    let mut atoms = Vec::new();
+    for &r in &chosen {
+        for a in triggers[r as usize].atoms() {
+            local.entry(a).or_insert_with(|| {
+                atoms.push(all_atoms[a.index()].clone());
+                AtomId(u32::try_from(atoms.len() - 1).expect("fewer than 2^32 atoms"))
+            });
+        }
+    }
+    let triggers: Vec<Formula> =
+        chosen.iter().map(|&r| triggers[r as usize].rename_atoms(&|a| local[&a])).collect();
+    let config = Config { any_rule: super::AnyRule::Attribution, ..config.clone() };
+    let program = Program::build(&atoms, &triggers, None, &config, false, true).ok()?;
+    Some(Route { program: Some(program), rules: chosen, always })
 }
 
 impl Route {
@@ -315,8 +313,7 @@ impl Route {
         if let (Some(program), Some(cache)) = (&self.program, cache) {
             // A route's prefilter is fast or absent (a slow one would walk
             // the line as the scan does).
-            let skip =
-                program.prefilter().is_some_and(|pf| pf.is_fast() && pf.find(line, 0).is_none());
+            let skip = program.prefilter().is_some_and(|pf| pf.find(line, 0).is_none());
             if !skip {
                 program.matching_rules(cache, line, out);
                 for r in out.iter_mut() {
@@ -388,12 +385,14 @@ mod tests {
         let router = p.router.as_ref().unwrap();
         let mut scratch = Scratch::default();
         let mut event = Event::new(line.as_bytes(), &mut scratch);
-        router.route(&mut cache.routes, line.as_bytes(), &mut event).map(|(route, _)| {
-            let mut all = route.rules.clone();
-            all.extend(&route.always);
-            all.sort_unstable();
-            all
-        })
+        router.route(&mut cache.routes, line.as_bytes(), &mut event, &p.atoms, &p.rules).map(
+            |(route, _)| {
+                let mut all = route.rules.clone();
+                all.extend(&route.always);
+                all.sort_unstable();
+                all
+            },
+        )
     }
 
     const RULES: &[(&str, &str)] = &[

@@ -267,20 +267,21 @@ impl Lookups {
     }
 }
 
-/// The values of one field of an event, in line order ([`Event::values`]).
-struct Values<'e> {
+/// The values of one field of an event, in line order ([`Event::values`],
+/// [`FieldsRef::values`]).
+struct Values<'e, 'q> {
     view: FieldsRef<'e>,
-    kind: ValuesKind<'e>,
+    kind: ValuesKind<'e, 'q>,
 }
 
-enum ValuesKind<'e> {
+enum ValuesKind<'e, 'q> {
     /// The entries an earlier lookup of the name found.
     Hits(std::slice::Iter<'e, u32>),
     /// Entries still to compare with the name.
-    Scan(std::slice::Iter<'e, Entry>, &'e [u8]),
+    Scan(std::slice::Iter<'e, Entry>, &'q [u8]),
 }
 
-impl<'e> Iterator for Values<'e> {
+impl<'e> Iterator for Values<'e, '_> {
     type Item = &'e [u8];
 
     fn next(&mut self) -> Option<&'e [u8]> {
@@ -406,10 +407,7 @@ impl<'a> Event<'a> {
                     kind: ValuesKind::Hits(lookups.hits[hits].iter()),
                 }
             }
-            Source::Record(fields) => Values {
-                view: FieldsRef { line: &[], fields },
-                kind: ValuesKind::Scan(fields.entries.iter(), name.as_bytes()),
-            },
+            Source::Record(fields) => FieldsRef { line: &[], fields }.scan(name),
         }
     }
 
@@ -480,12 +478,12 @@ impl<'e> FieldsRef<'e> {
     where
         'e: 'q,
     {
-        let query = name.as_bytes();
-        self.fields
-            .entries
-            .iter()
-            .filter(move |entry| self.fields.answers(entry, query))
-            .map(move |entry| self.value(entry))
+        self.scan(name)
+    }
+
+    /// [`FieldsRef::values`], comparing `name` with every field's.
+    fn scan<'q>(self, name: &'q str) -> Values<'e, 'q> {
+        Values { view: self, kind: ValuesKind::Scan(self.fields.entries.iter(), name.as_bytes()) }
     }
 
     /// Every field, in line order.
