@@ -194,6 +194,48 @@ fn cased_values_stay_cased() {
     eqnice!("1:{\"Image\":\"C:\\\\Cmd.exe\"}\n", r.stdout);
 }
 
+/// Python's `json.dumps` writes non-ASCII text as `\uXXXX` (its default
+/// `ensure_ascii`): a rule's non-ASCII value still finds it, in grep
+/// semantics and in Sigma's, as it finds the UTF-8 a serde_json writer
+/// keeps; in a cased rule both cases of hex digits (Python, .NET).
+#[test]
+fn ensure_ascii_escapes_of_non_ascii_values() {
+    let dir = Dir::new();
+    dir.create(
+        "rtlo.yml",
+        "title: RTLO\nlogsource: {product: windows}\ndetection:\n  sel:\n    \
+         CommandLine|contains: \"\\u202E\"\n  filter:\n    User: 'Us\u{e9}r'\n  \
+         condition: sel and not filter\n",
+    );
+    dir.create(
+        "emoji.yml",
+        "title: Emoji\ndetection:\n  keywords:\n    - '\u{1f937}\u{1f3fc}'\n  condition: keywords\n",
+    );
+    dir.create(
+        "cased.yml",
+        "title: Cased\ndetection:\n  sel:\n    f|cased|contains: '\u{202e}'\n  condition: sel\n",
+    );
+    // Python's escapes; serde_json's UTF-8; the filter's user, escaped;
+    // the emoji as surrogate pairs; .NET's uppercase hex; nothing.
+    let lines = [
+        r#"{"CommandLine":"invoice\u202egpj.exe","User":"bob"}"#,
+        "{\"CommandLine\":\"invoice\u{202e}gpj.exe\",\"User\":\"bob\"}",
+        r#"{"CommandLine":"invoice\u202egpj.exe","User":"Us\u00e9r"}"#,
+        r#"{"msg":"shrug \ud83e\udd37\ud83c\udffc"}"#,
+        r#"{"f":"x\u202Ey"}"#,
+        r#"{"CommandLine":"invoice.pdf","User":"bob"}"#,
+    ];
+    dir.create("py.jsonl", lines.join("\n") + "\n");
+    let r = dir.run(&["-n", "rtlo.yml", "py.jsonl"]);
+    // grep semantics: field names dropped; `not filter` holds unless the
+    // line holds `Usér`, as written or escaped.
+    eqnice!(format!("1:{}\n2:{}\n5:{}\n", lines[0], lines[1], lines[4]), r.stdout);
+    let r = dir.run(&["-n", "-f", "rtlo.yml", "-f", "emoji.yml", "py.jsonl"]);
+    eqnice!(format!("1:rtlo:{}\n2:rtlo:{}\n4:emoji:{}\n", lines[0], lines[1], lines[3]), r.stdout);
+    let r = dir.run(&["-n", "cased.yml", "py.jsonl"]);
+    eqnice!(format!("1:{}\n2:{}\n3:{}\n5:{}\n", lines[0], lines[1], lines[2], lines[4]), r.stdout);
+}
+
 #[test]
 fn large_file_split_across_threads_uses_the_json_program() {
     let dir = setup();
@@ -321,12 +363,14 @@ mod differential {
     use sigrep::ruleset::RuleSet;
 
     /// Value tokens in Sigma syntax: `\\` is one literal backslash.
-    const VALUE: &[&str] = &["x", "é", r"\\", "\"", "\t", "\u{1}", "/", " ", "t", "u0", "*", "?"];
-    const LINE: &[&str] = &["x", "é", "\\", "\"", "\t", "\u{1}", "/", " ", "t", "u", "0"];
+    const VALUE: &[&str] =
+        &["x", "é", "🤷", r"\\", "\"", "\t", "\u{1}", "/", " ", "t", "u0", "*", "?"];
+    const LINE: &[&str] = &["x", "é", "🤷", "\\", "\"", "\t", "\u{1}", "/", " ", "t", "u", "0"];
 
     /// A JSON string's contents, written independently of the library:
-    /// serde_json's choices (`\t`, `\u0001`).
-    fn json_string(s: &str) -> String {
+    /// serde_json's choices (`\t`, `\u0001`), and with `ascii` Python's
+    /// `ensure_ascii` (`\u00e9`, a surrogate pair beyond the BMP).
+    fn json_string(s: &str, ascii: bool) -> String {
         let mut out = String::new();
         for c in s.chars() {
             match c {
@@ -334,6 +378,11 @@ mod differential {
                 '"' => out.push_str("\\\""),
                 '\t' => out.push_str(r"\t"),
                 c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c if ascii && !c.is_ascii() => {
+                    for unit in c.encode_utf16(&mut [0; 2]) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
                 c => out.push(c),
             }
         }
@@ -381,10 +430,11 @@ mod differential {
         fn escaped_program_on_json_equals_plain_program_on_text(
             value in tokens(VALUE, 5),
             line in tokens(LINE, 8),
+            ascii in any::<bool>(),
         ) {
             let plain = program(&value, false);
             let escaped = program(&value, true);
-            let json = format!("{{\"f\":\"{}\"}}", json_string(&line));
+            let json = format!("{{\"f\":\"{}\"}}", json_string(&line, ascii));
             let on_text = selects(&plain, &line);
             let on_json = selects(&escaped, &json);
             // No recall is lost: what the value finds in the text, its
@@ -407,7 +457,7 @@ mod differential {
             // The string's contents stand for the line here: a `?` at an
             // edge of the value may take the string's closing quote, also
             // stated in the lowering docs.
-            let contents = json_string(&line);
+            let contents = json_string(&line, ascii);
             prop_assert!(
                 !selects(&escaped, &contents) || on_text || selects(&plain, &contents)
                     || escaped_at_edge || letters(&value),

@@ -60,7 +60,7 @@ pub enum Piece {
     /// One of these characters (a `windash` position).
     OneOf(Vec<char>),
     /// One character of a JSON string as written: a character, or an
-    /// escape sequence (`\x` or `\uXXXX`). What a `?` between two
+    /// escape sequence (`\x`, `\uXXXX`, or a surrogate pair of those). What a `?` between two
     /// literal pieces becomes in a JSON-escaped value
     /// ([`super::value::json_escaped`]); at the edges of a value a `?`
     /// stays [`Piece::AnyChar`], which selects the same lines there (any
@@ -217,7 +217,12 @@ fn push_piece(re: &mut String, piece: &Piece) {
         Piece::AnyRun => re.push_str("(?-u:[^\\n])*"),
         Piece::AnyChar => re.push_str("(?:[^\\n]|(?-u:[\\x80-\\xFF]))"),
         Piece::JsonChar => {
-            re.push_str("(?:\\\\(?:u[0-9A-Fa-f]{4}|[^\\n])|[^\\n]|(?-u:[\\x80-\\xFF]))")
+            // A surrogate pair is one character beyond the BMP, as
+            // `ensure_ascii` writers escape it.
+            re.push_str(concat!(
+                "(?:\\\\(?:u[dD][89abAB][0-9A-Fa-f]{2}\\\\u[dD][c-fC-F][0-9A-Fa-f]{2}",
+                "|u[0-9A-Fa-f]{4}|[^\\n])|[^\\n]|(?-u:[\\x80-\\xFF]))"
+            ))
         }
         Piece::OneOf(chars) => {
             re.push('[');

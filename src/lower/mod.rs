@@ -34,7 +34,9 @@
 //! JSON string escaping ([`value::json_escaped`] states the escaping and
 //! the wildcards) becomes `atom(value) or atom(escaped value)`: the value
 //! as written still matches (numbers, text outside strings, a line that
-//! is not JSON after all), and a JSON writer's form of it matches too.
+//! is not JSON after all), and a JSON writer's form of it matches too. A
+//! value with non-ASCII text has one more escaped form, the `\uXXXX`
+//! escapes an `ensure_ascii` writer (Python's default) makes of it.
 //! Unchanged on purpose:
 //!
 //! * `re` values: a regex describes the value, and rewriting arbitrary
@@ -52,8 +54,9 @@
 //! reporting:
 //!
 //! * it may start inside one of the line's escapes: when it begins with an
-//!   escape (a value starting with `"`, a control character, or `\`
-//!   followed by an escape letter: `\temp` is found in the JSON of
+//!   escape (a value starting with `"`, a control character, non-ASCII
+//!   text in its `\u` form, or `\` followed by an escape letter:
+//!   `\temp` is found in the JSON of
 //!   backslash, TAB, `emp`), when an escape follows a wildcard, or when it
 //!   begins with an escape's letter or hex digit (`t\u0001`, from a `t`
 //!   and U+0001, in the JSON of TAB, U+0001);
@@ -370,15 +373,18 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A text value's atom, or with [`Options::json_escaped`] the value or
-    /// its JSON-escaped form when the two differ.
+    /// any of its JSON-escaped forms that differ from it.
     fn text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {
         let pieces = if self.written_parts { sigma::trigger_pieces(pieces) } else { pieces };
-        let escaped = if self.options.json_escaped { value::json_escaped(&pieces) } else { None };
+        let escaped =
+            if self.options.json_escaped { value::json_escaped(&pieces, fold) } else { Vec::new() };
         let plain = self.one_text_atom(pieces, fold);
-        match escaped {
-            Some(escaped) => Formula::or([plain, self.one_text_atom(escaped, fold)]),
-            None => plain,
+        if escaped.is_empty() {
+            return plain;
         }
+        let mut forms = vec![plain];
+        forms.extend(escaped.into_iter().map(|e| self.one_text_atom(e, fold)));
+        Formula::or(forms)
     }
 
     fn one_text_atom(&mut self, pieces: Vec<Piece>, fold: bool) -> Formula {

@@ -266,8 +266,8 @@ impl PredicateLowerer<'_> {
         let pieces = value::wildcard_pieces(&value.text);
         let mut atoms = Vec::new();
         if self.json_escaped {
-            atoms
-                .extend(value::json_escaped(&pieces).and_then(|e| Atom::text(e, self.ignore_case)));
+            let escaped = value::json_escaped(&pieces, self.ignore_case);
+            atoms.extend(escaped.into_iter().filter_map(|e| Atom::text(e, self.ignore_case)));
         }
         match Atom::text(pieces, self.ignore_case) {
             Some(atom) => {

@@ -85,29 +85,66 @@ pub fn windash(pieces: Vec<Piece>) -> Vec<Piece> {
     out
 }
 
-/// The JSON-escaped form of a value's pieces, or `None` when escaping
-/// changes nothing. Used by [`super::Options::json_escaped`].
+/// The JSON-escaped forms of a value's pieces that differ from the value;
+/// none when escaping changes nothing. Used by
+/// [`super::Options::json_escaped`]; `fold` says whether the atoms fold
+/// ASCII case.
 ///
 /// Escaping is what serde_json (and so the `evtx` crate's JSON), Python's
 /// `json.dumps` and Go's `encoding/json` agree on: `\` → `\\`, `"` → `\"`,
 /// LF, CR, TAB → `\n`, `\r`, `\t`, backspace and form feed → `\b`, `\f`
 /// (serde_json and Python; Go writes `\u0008`, `\u000c`, not covered),
 /// other controls below U+0020 → `\u00XX` (either case of hex letters).
-/// What writers disagree on is left as written, since most keep it:
-/// `/` (only some writers emit `\/`), non-ASCII text (serde_json, Go and
-/// evtx keep UTF-8; Python's default `ensure_ascii` writes `\uXXXX`, not
-/// covered), DEL and Go's HTML-safe `\u003c`, `\u003e`, `\u0026`.
+///
+/// Writers disagree on non-ASCII text: serde_json, Go and evtx keep UTF-8,
+/// while Python's default `ensure_ascii` (and .NET's encoder) writes each
+/// character as `\uXXXX`, one beyond the Basic Multilingual Plane as its
+/// UTF-16 surrogate pair. A value with non-ASCII text therefore has a
+/// second escaped form, with every such character as `\u` escapes: in
+/// lowercase hex (Python) and, when the atom does not fold case, also in
+/// uppercase (.NET); one form per case rather than a choice per digit,
+/// which would multiply an emoji's spellings.
+///
+/// Left as written, since most writers keep them: `/` (only some emit
+/// `\/`), DEL and Go's HTML-safe `\u003c`, `\u003e`, `\u0026`.
 ///
 /// Wildcards: `*` stays (any run covers escapes too); a `?` between two
 /// other pieces becomes [`Piece::JsonChar`] (one character may be written
-/// as two or six bytes); a `?` at either edge stays a `?`, which selects
-/// the same lines there. Choices (`windash` dashes) need no escaping.
-/// Bytes that are not UTF-8 are kept. Under case folding the letters of
-/// the escapes fold too (`\n` would match `\N`, which JSON never writes
-/// as an escape; only a misread such as `\\N` can hold it).
-pub fn json_escaped(pieces: &[Piece]) -> Option<Vec<Piece>> {
+/// as two, six or twelve bytes); a `?` at either edge stays a `?`, which
+/// selects the same lines there. Choices (`windash` dashes) need no
+/// escaping. Bytes that are not UTF-8 are kept. Under case folding the
+/// letters of the escapes fold too (`\n` would match `\N`, which JSON
+/// never writes as an escape; only a misread such as `\\N` can hold it).
+pub fn json_escaped(pieces: &[Piece], fold: bool) -> Vec<Vec<Piece>> {
+    let mut forms = Vec::new();
+    let (utf8, changed, non_ascii) = escape_json(pieces, None);
+    if changed {
+        forms.push(utf8);
+    }
+    if non_ascii {
+        forms.push(escape_json(pieces, Some(HexCase::Lower)).0);
+        if !fold {
+            forms.push(escape_json(pieces, Some(HexCase::Upper)).0);
+        }
+    }
+    forms
+}
+
+/// The case of the hex letters of `\uXXXX` escapes of non-ASCII text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HexCase {
+    Lower,
+    Upper,
+}
+
+/// A value's pieces JSON-escaped (see [`json_escaped`]), with non-ASCII
+/// characters kept as UTF-8 (`ascii` is `None`) or written as `\u`
+/// escapes; whether anything changed, and whether the value has non-ASCII
+/// text.
+fn escape_json(pieces: &[Piece], ascii: Option<HexCase>) -> (Vec<Piece>, bool, bool) {
     let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
     let mut changed = false;
+    let mut non_ascii = false;
     let first_fixed = pieces.iter().position(|p| !matches!(p, Piece::AnyChar | Piece::AnyRun));
     let last_fixed = pieces.iter().rposition(|p| !matches!(p, Piece::AnyChar | Piece::AnyRun));
     for (i, piece) in pieces.iter().enumerate() {
@@ -142,9 +179,27 @@ pub fn json_escaped(pieces: &[Piece]) -> Option<Vec<Piece>> {
                             } else {
                                 lit.push(last as u8);
                             }
+                        } else if !c.is_ascii() {
+                            non_ascii = true;
+                            match ascii {
+                                None => {
+                                    let mut buf = [0; 4];
+                                    lit.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                                    continue;
+                                }
+                                Some(case) => {
+                                    let mut units = [0; 2];
+                                    for unit in c.encode_utf16(&mut units) {
+                                        let hex = match case {
+                                            HexCase::Lower => format!("\\u{unit:04x}"),
+                                            HexCase::Upper => format!("\\u{unit:04X}"),
+                                        };
+                                        lit.extend_from_slice(hex.as_bytes());
+                                    }
+                                }
+                            }
                         } else {
-                            let mut buf = [0; 4];
-                            lit.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                            lit.push(c as u8);
                             continue;
                         }
                         changed = true;
@@ -160,7 +215,7 @@ pub fn json_escaped(pieces: &[Piece]) -> Option<Vec<Piece>> {
             piece => out.push(piece.clone()),
         }
     }
-    changed.then_some(out)
+    (out, changed, non_ascii)
 }
 
 /// UTF-16 encodings.
@@ -378,28 +433,36 @@ mod tests {
 
     #[test]
     fn json_escaping() {
-        let esc = |t: &str| json_escaped(&wildcard_pieces(t));
-        assert_eq!(esc(r"C:\Windows\cmd.exe"), Some(vec![lit(r"C:\\Windows\\cmd.exe")]));
-        assert_eq!(esc(r#"/c "x""#), Some(vec![lit(r#"/c \"x\""#)]));
-        assert_eq!(esc("a\tb\nc\rd\u{8}e\u{c}f"), Some(vec![lit(r"a\tb\nc\rd\be\ff")]));
+        let esc = |t: &str| json_escaped(&wildcard_pieces(t), true);
+        assert_eq!(esc(r"C:\Windows\cmd.exe"), [vec![lit(r"C:\\Windows\\cmd.exe")]]);
+        assert_eq!(esc(r#"/c "x""#), [vec![lit(r#"/c \"x\""#)]]);
+        assert_eq!(esc("a\tb\nc\rd\u{8}e\u{c}f"), [vec![lit(r"a\tb\nc\rd\be\ff")]]);
         // `\u00XX` with a letter: either case.
-        assert_eq!(
-            esc("p\u{1f}q"),
-            Some(vec![lit(r"p\u001"), Piece::OneOf(vec!['f', 'F']), lit("q")])
-        );
-        assert_eq!(esc("p\u{1}q"), Some(vec![lit(r"p\u0001q")]));
-        // Unchanged: nothing to escape, `/`, non-ASCII, edge `?`s.
-        assert_eq!(esc("plain/é text"), None);
-        assert_eq!(esc("?ab*"), None);
+        assert_eq!(esc("p\u{1f}q"), [vec![lit(r"p\u001"), Piece::OneOf(vec!['f', 'F']), lit("q")]]);
+        assert_eq!(esc("p\u{1}q"), [vec![lit(r"p\u0001q")]]);
+        // Unchanged: nothing to escape, `/`, edge `?`s.
+        assert!(esc("plain/text").is_empty());
+        assert!(esc("?ab*").is_empty());
         // An inner `?` is one JSON character; edge ones stay.
         assert_eq!(
             esc("?a?b?"),
-            Some(vec![Piece::AnyChar, lit("a"), Piece::JsonChar, lit("b"), Piece::AnyChar])
+            [vec![Piece::AnyChar, lit("a"), Piece::JsonChar, lit("b"), Piece::AnyChar]]
         );
         // Bytes that are not UTF-8 are kept around escapes.
         assert_eq!(
-            json_escaped(&[Piece::Lit(b"\xff\\".to_vec())]),
-            Some(vec![Piece::Lit(b"\xff\\\\".to_vec())])
+            json_escaped(&[Piece::Lit(b"\xff\\".to_vec())], true),
+            [vec![Piece::Lit(b"\xff\\\\".to_vec())]]
+        );
+        // Non-ASCII text: kept as UTF-8 (no first form, nothing else
+        // changes), and as `ensure_ascii` writes it, a character beyond
+        // the BMP as a surrogate pair.
+        assert_eq!(esc("caf\u{e9}"), [vec![lit(r"caf\u00e9")]]);
+        assert_eq!(esc("\u{1f937}"), [vec![lit(r"\ud83e\udd37")]]);
+        assert_eq!(esc("\\\u{e9}"), [vec![lit("\\\\\u{e9}")], vec![lit(r"\\\u00e9")]]);
+        // A cased atom also gets the uppercase hex of .NET's encoder.
+        assert_eq!(
+            json_escaped(&wildcard_pieces("\u{202e}"), false),
+            [vec![lit(r"\u202e")], vec![lit(r"\u202E")]]
         );
     }
 
