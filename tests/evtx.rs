@@ -344,3 +344,56 @@ fn own_rules_fire_in_sigma_semantics_as_in_grep_semantics() {
     }
     assert_eq!(firing, 10, "10 of the 12 files' rules are in SigmaHQ's rule set");
 }
+
+/// In Sigma semantics a record is confirmed on its own fields, taken from
+/// the parsed record, whatever its rendering: `Task` and `Provider_Guid`
+/// are System fields of every Sysmon record, beside the file event's
+/// `Image`. (That the record, not its line, answers is pinned by
+/// `search::tests::records_are_confirmed_on_their_own_fields`.)
+#[test]
+fn sigma_semantics_reads_the_records_own_fields() {
+    let Some(shared) = shared_or_skip("sigma_semantics_reads_the_records_own_fields") else {
+        return;
+    };
+    let evtx = shared.join("corpus/evtx/0b9ad457-2554-44c1-82c2-d56a99c42377.evtx");
+    let dir = Dir::new();
+    dir.create(
+        "task.yml",
+        "title: Task\nlogsource: {product: windows, category: file_event}\ndetection:\n  sel:\n    \
+         Task: 11\n    Provider_Guid: '{5770385f-c22a-43e0-bf4c-06f5698ffbd9}'\n    \
+         Image|endswith: '\\AnyDesk.exe'\n  condition: sel\n",
+    );
+    dir.create(
+        "no_task.yml",
+        "title: No task\ndetection:\n  sel:\n    Task: 12\n    EventID: 11\n  condition: sel\n",
+    );
+    dir.create(
+        "anydesk.yml",
+        "title: AnyDesk\ndetection:\n  sel:\n    Image|endswith: '\\AnyDesk.exe'\n  \
+         condition: sel\n",
+    );
+    let path = evtx.to_str().unwrap();
+    let anydesk = dir.run(&["-c", "anydesk.yml", path]);
+    let anydesk: usize = anydesk.stdout.trim().parse().unwrap();
+    assert!(anydesk > 0, "the file has AnyDesk events");
+    for format in ["kv", "xml"] {
+        let r =
+            dir.run(&["-c", "--evtx-format", format, "-f", "task.yml", "-f", "no_task.yml", path]);
+        assert_eq!(r.code, 0, "{format}: {r:?}");
+        assert_eq!(r.stdout.trim().parse::<usize>().unwrap(), anydesk, "{format}: {r:?}");
+        let r = dir.run(&["-c", "--evtx-format", format, "-f", "no_task.yml", path]);
+        assert_eq!((r.code, r.stdout.trim()), (1, "0"), "{format}: {r:?}");
+    }
+    // The Key=Value line holds those System values too, where grep
+    // semantics (and the scan's triggers) find them.
+    let r = dir.run(&["--semantics", "grep", "-f", "task.yml", path]);
+    assert_eq!(r.stdout.lines().count(), anydesk, "{r:?}");
+    for line in r.stdout.lines() {
+        assert!(
+            line.contains(
+                " Provider_Guid={5770385f-c22a-43e0-bf4c-06f5698ffbd9} Version=2 Task=11 "
+            ),
+            "{line}"
+        );
+    }
+}

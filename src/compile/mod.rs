@@ -107,7 +107,7 @@ use matcher::{LineMatcher, LineState};
 
 pub use prefilter::Prefilter;
 
-use crate::event::{Event, Scratch};
+use crate::event::{Event, RecordFields, Scratch};
 use crate::lower::sigma::Predicate;
 use crate::lower::{Atom, AtomId, Formula};
 pub use confirm::ReferencePredicates;
@@ -255,6 +255,50 @@ pub struct Cache {
     triggered: Vec<u32>,
     /// The routes this thread has used (Sigma semantics).
     routes: RouteCache,
+    /// The event-log records of the input searched, if it is one.
+    records: Option<RecordEvents>,
+}
+
+/// The event-log records of an input rendered as lines (see
+/// [`crate::search::evtx`]): in Sigma semantics a rendered line's fields
+/// are its record's, taken from the parsed record, and the line itself is
+/// only scanned (for the triggers and keywords).
+///
+/// Lines are found by their start in the rendered text, so the haystack
+/// given to [`Program::find_line`] must be the whole text.
+#[derive(Debug, Default)]
+pub struct RecordEvents {
+    /// The offset of each line's first byte, ascending.
+    starts: Vec<usize>,
+    /// The fields of each line's record.
+    fields: Vec<RecordFields>,
+}
+
+impl RecordEvents {
+    /// The records of `text`, one line (ending in LF) per record; the
+    /// fields back when the lines and the records do not pair up.
+    pub fn new(text: &[u8], fields: Vec<RecordFields>) -> Result<RecordEvents, Vec<RecordFields>> {
+        let mut starts = Vec::with_capacity(fields.len());
+        let mut at = 0;
+        while at < text.len() {
+            starts.push(at);
+            at = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i + 1);
+        }
+        if starts.len() != fields.len() {
+            return Err(fields);
+        }
+        Ok(RecordEvents { starts, fields })
+    }
+
+    /// Gives the records' fields back.
+    pub fn into_fields(self) -> Vec<RecordFields> {
+        self.fields
+    }
+
+    /// The fields of the record whose line starts at `at`.
+    fn at(&self, at: usize) -> Option<&RecordFields> {
+        self.starts.binary_search(&at).ok().map(|i| &self.fields[i])
+    }
 }
 
 /// Why a program could not be built.
@@ -424,7 +468,20 @@ impl Program {
             memo: self.confirmer.as_ref().map(Confirmer::memo),
             triggered: Vec::new(),
             routes: RouteCache::default(),
+            records: None,
         }
+    }
+
+    /// Makes the lines of the next haystacks searched with `cache` stand
+    /// for the event-log records `records` (Sigma semantics; see
+    /// [`RecordEvents`]), or for themselves again with `None`; returns the
+    /// records given before.
+    pub fn set_records(
+        &self,
+        cache: &mut Cache,
+        records: Option<RecordEvents>,
+    ) -> Option<RecordEvents> {
+        std::mem::replace(&mut cache.records, records)
     }
 
     /// The atoms, indexed by [`AtomId`].
@@ -470,12 +527,18 @@ impl Program {
     /// True when any rule selects `line` (a line without its `\n`), decided
     /// as [`Config::any_rule`] says.
     pub fn is_match(&self, cache: &mut Cache, line: &[u8]) -> bool {
+        self.is_match_at(cache, line, None)
+    }
+
+    /// [`Program::is_match`] for the line starting at `at` in the haystack
+    /// (which finds its record, if any).
+    fn is_match_at(&self, cache: &mut Cache, line: &[u8], at: Option<usize>) -> bool {
         if self.selects_every_line {
             return true;
         }
         if self.confirmer.is_some() {
             let mut rules = std::mem::take(&mut cache.triggered);
-            self.matching_rules(cache, line, &mut rules);
+            self.matching_rules_at(cache, line, at, &mut rules);
             let any = !rules.is_empty();
             cache.triggered = rules;
             return any;
@@ -500,12 +563,30 @@ impl Program {
     /// the line's route finds them, and the event decoded to route the line
     /// is the one confirmed.
     pub fn matching_rules(&self, cache: &mut Cache, line: &[u8], out: &mut Vec<u32>) {
+        self.matching_rules_at(cache, line, None, out);
+    }
+
+    /// [`Program::matching_rules`] for the line starting at `at` in the
+    /// haystack: an event-log record's line is confirmed on the record's
+    /// fields (see [`RecordEvents`]).
+    fn matching_rules_at(
+        &self,
+        cache: &mut Cache,
+        line: &[u8],
+        at: Option<usize>,
+        out: &mut Vec<u32>,
+    ) {
         let (Some(confirmer), Some(mut memo)) = (&self.confirmer, cache.memo.take()) else {
             self.triggered_rules(cache, line, out);
             return;
         };
+        let records = cache.records.take();
+        let record = records.as_ref().zip(at).and_then(|(records, at)| records.at(at));
         let mut scratch = std::mem::take(&mut cache.fields);
-        let mut event = Event::new(line, &mut scratch);
+        let mut event = match record {
+            Some(fields) => Event::from_record(fields),
+            None => Event::new(line, &mut scratch),
+        };
         let routed = self.router.as_ref().and_then(|router| {
             router.route(&mut cache.routes, line, &mut event, &self.atoms, &self.rules)
         });
@@ -519,6 +600,7 @@ impl Program {
         }
         cache.fields = scratch;
         cache.memo = Some(memo);
+        cache.records = records;
     }
 
     /// The rules whose formulas hold on `line`, by the whole program's scan
@@ -632,10 +714,10 @@ impl Program {
             let line = &haystack[start..end];
             let selected = match rules.as_deref_mut() {
                 Some(out) => {
-                    self.matching_rules(cache, line, out);
+                    self.matching_rules_at(cache, line, Some(start), out);
                     !out.is_empty()
                 }
-                None => self.is_match(cache, line),
+                None => self.is_match_at(cache, line, Some(start)),
             };
             if selected {
                 return Some((start, end));

@@ -623,6 +623,9 @@ impl RunnerBuilder {
             printer,
             open: OpenOptions {
                 evtx_threads: self.threads,
+                // Sigma semantics confirms a record's line on the record's
+                // own fields.
+                evtx_fields: semantics == Semantics::Sigma,
                 // A range is searched in the file's map.
                 mmap: self.open.mmap || self.byte_range.is_some(),
                 ..self.open

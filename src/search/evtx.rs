@@ -15,12 +15,22 @@
 //! - [`Rendering::KeyValue`] (the default): the one-line `Key=Value` form of
 //!   `../shared/corpus/gen_corpus.py` (`render_event`): the System fields
 //!   `TimeCreated Computer EventID Provider Channel EventRecordID ProcessID
-//!   ThreadID Level Keywords UserID`, then every `EventData` (or
+//!   ThreadID Level Keywords UserID`, then the other System fields the
+//!   record has (`Provider_Guid Version Task Opcode`, ..., named
+//!   `Element_Attribute` for an attribute), then every `EventData` (or
 //!   `UserData`) field in document order. A value holding a space, `"` or
 //!   `=` is quoted, with `"` written `\"`; CR and LF become spaces. Values
 //!   are otherwise as the event holds them, unescaped, which is what Sigma
 //!   values are written against (`\cmd.exe`, `&&`, `"`), and rules behave
 //!   on an `.evtx` file as on the generated Windows corpus.
+//!
+//! # Fields
+//! In Sigma semantics a record's line is confirmed on the record's own
+//! fields ([`Rendered::fields`], see [`crate::event`]), not re-parsed from
+//! its rendering; the rendered line is what the scan reads (for triggers and
+//! keywords) and what is printed. Both renderings hold every value of the
+//! record (XML entity-escaped, Key=Value quoted), which the scan's triggers
+//! allow for.
 //! - [`Rendering::Xml`]: the event's XML as Windows renders it, its lines
 //!   trimmed and joined by one space. XML escapes `& < > " '` in values, so
 //!   a value holding one of them is found only in its escaped form.
@@ -221,6 +231,9 @@ pub fn render_key_value(record: &Value) -> String {
     for (key, value) in &fields {
         push_pair(&mut line, key, value);
     }
+    if let Value::Object(system) = system {
+        push_other_system_fields(&mut line, system);
+    }
     let data = match event.get("EventData") {
         Some(Value::Object(map)) if !map.is_empty() => Some(map.clone()),
         _ => match event.get("UserData") {
@@ -242,6 +255,51 @@ pub fn render_key_value(record: &Value) -> String {
         push_pair(&mut line, &key.replace(' ', ""), value);
     }
     line
+}
+
+/// Appends the System fields the eleven pairs above leave out, in the
+/// record's order: an element's text as `Element=` (`Version`, `Task`,
+/// `Opcode`), an attribute as `Element_Attribute=` (`Provider_Guid`,
+/// `EventID_Qualifiers`, `Correlation_ActivityID`), the Windows naming
+/// Sigma rules use. Null values are left out, as absent. So the line holds
+/// every value of the record's System fields: in Sigma semantics the record
+/// is confirmed on its own fields, and a field item can fire only where its
+/// value occurs in the scanned line.
+fn push_other_system_fields(line: &mut String, system: &serde_json::Map<String, Value>) {
+    for (element, value) in system {
+        // What the first pairs already hold of this element.
+        let rendered: &[&str] = match element.as_str() {
+            "TimeCreated" => &["SystemTime"],
+            "Provider" => &["Name"],
+            "Execution" => &["ProcessID", "ThreadID"],
+            "Security" => &["UserID"],
+            "Computer" | "EventID" | "Channel" | "EventRecordID" | "Level" | "Keywords" => {
+                &["#text"]
+            }
+            _ => &[],
+        };
+        let text_rendered = rendered.contains(&"#text");
+        match value {
+            Value::Null => {}
+            Value::Object(map) => {
+                if let Some(Value::Object(attributes)) = map.get("#attributes") {
+                    for (name, value) in attributes {
+                        if !value.is_null() && !rendered.contains(&name.as_str()) {
+                            push_pair(line, &format!("{element}_{name}"), value);
+                        }
+                    }
+                }
+                match map.get("#text") {
+                    Some(text) if !text.is_null() && !text_rendered => {
+                        push_pair(line, element, text)
+                    }
+                    _ => {}
+                }
+            }
+            value if !text_rendered => push_pair(line, element, value),
+            _ => {}
+        }
+    }
 }
 
 /// Appends ` key=value` (no space before the first pair).
@@ -321,11 +379,11 @@ mod tests {
     fn key_value_follows_gen_corpus() {
         let record: Value = serde_json::from_str(
             r##"{"Event":{"#attributes":{"xmlns":"x"},"System":{
-                "Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},
-                "EventID":1,"Level":4,"Keywords":"0x8000000000000000",
+                "Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770}"}},
+                "EventID":1,"Version":5,"Level":4,"Task":1,"Opcode":0,"Keywords":"0x8000000000000000",
                 "TimeCreated":{"#attributes":{"SystemTime":"2025-12-06T21:11:02.649150Z"}},
                 "EventRecordID":67583,"Execution":{"#attributes":{"ProcessID":3904,"ThreadID":4272}},
-                "Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"pc",
+                "Correlation":null,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"pc",
                 "Security":{"#attributes":{"UserID":"S-1-5-18"}}},
               "EventData":{"Image":"C:\\Windows\\System32\\cmd.exe",
                 "CommandLine":"cmd.exe /c \"whoami\"","Rule Name":null,"Hashes":"a=b",
@@ -337,7 +395,8 @@ mod tests {
             "TimeCreated=2025-12-06T21:11:02.649150Z Computer=pc EventID=1 \
              Provider=Microsoft-Windows-Sysmon Channel=Microsoft-Windows-Sysmon/Operational \
              EventRecordID=67583 ProcessID=3904 ThreadID=4272 Level=4 \
-             Keywords=0x8000000000000000 UserID=S-1-5-18 Image=C:\\Windows\\System32\\cmd.exe \
+             Keywords=0x8000000000000000 UserID=S-1-5-18 Provider_Guid={5770} Version=5 Task=1 \
+             Opcode=0 Image=C:\\Windows\\System32\\cmd.exe \
              CommandLine=\"cmd.exe /c \\\"whoami\\\"\" RuleName=\"\" Hashes=\"a=b\" \
              Multi=\"one  two\""
         );
@@ -346,12 +405,14 @@ mod tests {
     #[test]
     fn key_value_user_data_and_qualified_event_id() {
         let record: Value = serde_json::from_str(
-            r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7036}},
+            r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7036},
+              "Correlation":{"#attributes":{"ActivityID":"{a1}"}}},
               "UserData":{"Op":{"#attributes":{"xmlns":"y"},"Task":"\\Microsoft\\x","Flag":true}}}}"##,
         )
         .unwrap();
         let line = render_key_value(&record);
         assert!(line.contains(" EventID=7036 "), "{line}");
+        assert!(line.contains(" EventID_Qualifiers=16384 Correlation_ActivityID={a1} "), "{line}");
         assert!(line.ends_with(" Task=\\Microsoft\\x Flag=true"), "{line}");
     }
 

@@ -37,7 +37,7 @@ use std::io::{self, Read};
 pub use input::{kind, open, Kind, OpenOptions, Opened, SearchInput};
 pub use mmap::MappedFile;
 
-use crate::compile::{Cache, Program};
+use crate::compile::{Cache, Program, RecordEvents};
 
 /// How many leading bytes are checked for NUL.
 pub const BINARY_PROBE: usize = 64 * 1024;
@@ -183,9 +183,28 @@ impl<'p> Searcher<'p> {
             SearchInput::Mapped(map) => self.search_mapped(map, sink),
             SearchInput::Reader(r) => self.search_reader(r.as_mut(), sink),
             SearchInput::Records(records) => {
+                // Sigma semantics: the records' own fields (kept when the
+                // input was opened for it) stand for their lines'.
+                let fields = std::mem::take(&mut records.fields);
+                let events = if fields.is_empty() {
+                    None
+                } else {
+                    match RecordEvents::new(&records.text, fields) {
+                        Ok(events) => Some(events),
+                        Err(fields) => {
+                            records.fields = fields;
+                            None
+                        }
+                    }
+                };
+                self.program.set_records(&mut self.cache, events);
                 let mut renumbered =
                     evtx::Renumber { inner: sink, record_ids: &records.record_ids };
-                self.search_slice(&records.text, &mut renumbered)
+                let summary = self.search_slice(&records.text, &mut renumbered);
+                if let Some(events) = self.program.set_records(&mut self.cache, None) {
+                    records.fields = events.into_fields();
+                }
+                summary
             }
         }
     }
@@ -726,5 +745,63 @@ mod tests {
         }
         let err = Searcher::new(&program, config).search_mapped(&map, &mut Count(0));
         assert_eq!(err.unwrap_err().to_string(), mmap::SHRANK_MESSAGE);
+    }
+
+    /// In Sigma semantics a record's line is confirmed on the record's
+    /// fields, not on what its line says: here the line claims
+    /// `Image=a.exe` and mentions `b.exe` elsewhere, while the record's
+    /// Image is `b.exe`. Grep semantics, and the same text as a plain
+    /// input, read the line.
+    #[test]
+    fn records_are_confirmed_on_their_own_fields() {
+        use crate::event::RecordFields;
+        use crate::lower::Semantics;
+        let rule = "title: b\ndetection:\n  sel:\n    Image|endswith: 'b.exe'\n  condition: sel\n";
+        let record = |image: &str| {
+            let json = format!(r#"{{"Event":{{"EventData":{{"Image":"{image}"}}}}}}"#);
+            RecordFields::from_value(&serde_json::from_str(&json).unwrap())
+        };
+        let text = b"Image=a.exe Note=b.exe\nImage=a.exe Note=b.exe\nImage=b.exe Note=x\n";
+        struct Numbers(Vec<u64>);
+        impl Sink for Numbers {
+            fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
+                self.0.push(line.number.unwrap_or(0));
+                Ok(())
+            }
+            fn context(&mut self, _: &Line<'_>) -> io::Result<()> {
+                Ok(())
+            }
+            fn context_break(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+            fn binary_match(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let selected = |semantics: Semantics, input: &mut SearchInput| {
+            let mut set = RuleSet::new(Options { semantics, ..Options::default() });
+            set.add("b.yml", rule).unwrap();
+            let program = set.compile(&Config::default()).unwrap();
+            let config = SearchConfig { line_numbers: true, ..SearchConfig::default() };
+            let mut sink = Numbers(Vec::new());
+            Searcher::new(&program, config).search(input, &mut sink).unwrap();
+            sink.0
+        };
+        let records = || {
+            SearchInput::Records(evtx::Rendered {
+                text: text.to_vec(),
+                record_ids: vec![7, 8, 9],
+                fields: vec![record("x/b.exe"), record("a.exe"), record("b.exe")],
+                damage: None,
+            })
+        };
+        let mut input = records();
+        assert_eq!(selected(Semantics::Sigma, &mut input), [7, 9]);
+        // The fields are given back to the input after the search.
+        let SearchInput::Records(rendered) = &input else { unreachable!() };
+        assert_eq!(rendered.fields.len(), 3);
+        assert_eq!(selected(Semantics::Grep, &mut records()), [7, 8, 9]);
+        let mut plain = SearchInput::Reader(Box::new(&text[..]));
+        assert_eq!(selected(Semantics::Sigma, &mut plain), [3]);
     }
 }
