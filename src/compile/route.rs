@@ -15,7 +15,10 @@
 //! * a line without one whose shape tells its source ([`text_source`]),
 //!   and whether it has fields (such a line has none: the rules that name
 //!   a field cannot hold there, and only keyword rules run);
-//! * any other line has no route: the whole program scans it.
+//! * any other line without fields: the keyword rules of every product
+//!   (an application's log, a syslog line of a shape not told);
+//! * any other line (fields, but no `Channel`) has no route: every rule
+//!   may run there, and the whole program scans it.
 //!
 //! The rules whose gates may hold on such lines make a **route**: a
 //! program over only their triggers, compiled when the first line that
@@ -182,12 +185,17 @@ impl Router {
             return None;
         }
         let source = if key.is_empty() {
-            let source = text_source(line)?;
-            key.extend_from_slice(match source {
-                TextSource::HostSyslog => b"S",
-                TextSource::WebServerError => b"E",
-            });
+            let source = text_source(line);
             let has_fields = !event.fields().is_empty();
+            if source.is_none() && has_fields {
+                // Every rule may run on it: the whole program.
+                return None;
+            }
+            key.extend_from_slice(match source {
+                Some(TextSource::HostSyslog) => b"S",
+                Some(TextSource::WebServerError) => b"E",
+                None => b"N",
+            });
             key.push(u8::from(has_fields));
             Some((source, has_fields))
         } else {
@@ -245,18 +253,28 @@ impl Router {
         bits(self.windows.iter().map(|g| g.is_none_or(|g| fits[g as usize])))
     }
 
-    /// The rules that may run on a line without a `Channel` from `source`,
-    /// with fields or none.
-    fn text_rules(&self, source: TextSource, has_fields: bool) -> Vec<u64> {
-        let products = source.products();
+    /// The rules that may run on a line without a `Channel` from `source`
+    /// (`None`: a source its shape does not tell, where every product's
+    /// rules run), with fields or none.
+    fn text_rules(&self, source: Option<TextSource>, has_fields: bool) -> Vec<u64> {
+        let products = source.map(TextSource::products);
         bits(self.products.iter().zip(&self.needs_fields).map(|(p, &needs_fields)| {
-            p.as_ref().is_none_or(|p| products.contains(&&**p)) && (has_fields || !needs_fields)
+            let product_fits = match (p, products) {
+                (Some(p), Some(products)) => products.contains(&p.as_str()),
+                _ => true,
+            };
+            product_fits && (has_fields || !needs_fields)
         }))
     }
 
     /// The index of the route of these rules, compiling it if it is new;
     /// `None` past [`MAX_ROUTES`] or when it cannot be compiled.
     fn compiled(&self, rules: Vec<u64>, atoms: &[Atom], triggers: &[Formula]) -> Option<usize> {
+        let count: usize = rules.iter().map(|w| w.count_ones() as usize).sum();
+        if count == self.windows.len() {
+            // Every rule: the whole program is this route already.
+            return None;
+        }
         let mut table = self.table.lock().expect("route table");
         if let Some(&index) = table.by_rules.get(&rules) {
             return Some(index);
@@ -433,7 +451,8 @@ mod tests {
         assert_eq!(route_rules(&p, &mut cache, syslog), Some(vec![4, 5]));
         let apache = "[Wed Sep 15 16:17:57 2005] [error] none";
         assert_eq!(route_rules(&p, &mut cache, apache), Some(vec![5]));
-        // No Channel and no known shape: the whole program.
+        // No Channel and no known shape: every rule may run, and the
+        // whole program scans the line (these rules name no field).
         assert_eq!(route_rules(&p, &mut cache, "EventID=1 Image=x"), None);
         assert_eq!(route_rules(&p, &mut cache, "proc file linux"), None);
         // Sysmon 1 and Security 4688 differ in `security`; Other and an
@@ -465,6 +484,11 @@ mod tests {
         let line = "Feb  3 11:53:10 host sshd[42]: CommandLine=sudo User=bob";
         assert_eq!(route_rules(&p, &mut cache, line), Some(vec![0]));
         let mut out = Vec::new();
+        p.matching_rules(&mut cache, line.as_bytes(), &mut out);
+        assert_eq!(out, [0]);
+        // A line of no known shape and without fields: the keyword rules.
+        let line = "app: sudo CommandLine: sudo";
+        assert_eq!(route_rules(&p, &mut cache, line), Some(vec![0]));
         p.matching_rules(&mut cache, line.as_bytes(), &mut out);
         assert_eq!(out, [0]);
         // A Key=Value line has fields, but no source: every rule runs.
