@@ -129,6 +129,13 @@ struct Entry {
     /// attribute's own name (`provider.name`: 8), which also matches `_`.
     attribute_dot: Option<u32>,
     value: Slot,
+    /// [`leaf_hash`] of the name's last segment, and of the last segment
+    /// it has when its attribute dot reads as `_` (`provider_name`; the
+    /// same hash when that changes nothing): a query whose last segment
+    /// hashes to neither cannot be answered by this field, so a lookup
+    /// compares names only where a hash agrees.
+    leaf: u32,
+    leaf_underscored: u32,
 }
 
 /// A decoded field table: lowercased names and values, in line order.
@@ -157,10 +164,20 @@ impl Fields {
     /// `value`.
     fn push(&mut self, name: &[u8], attribute_dot: Option<usize>, value: Slot) {
         debug_assert!(!name.iter().any(u8::is_ascii_uppercase));
+        let leaf = leaf_hash(last_segment(name));
+        let leaf_underscored = match attribute_dot {
+            Some(d) if !name[d + 1..].contains(&b'.') => {
+                // `…provider.name` read as `…provider_name`.
+                let owner = last_segment(&name[..d]);
+                fnv(fnv(fnv(FNV_BASIS, owner), b"_"), &name[d + 1..])
+            }
+            _ => leaf,
+        };
         let start = offset(self.names.len());
         self.names.extend_from_slice(name);
         let name = start..offset(self.names.len());
-        self.entries.push(Entry { name, attribute_dot: attribute_dot.map(offset), value });
+        let attribute_dot = attribute_dot.map(offset);
+        self.entries.push(Entry { name, attribute_dot, value, leaf, leaf_underscored });
     }
 
     /// Adds a key=value field: `key` as written, `value`.
@@ -168,7 +185,20 @@ impl Fields {
         let start = offset(self.names.len());
         self.names.extend(key.iter().map(u8::to_ascii_lowercase));
         let name = start..offset(self.names.len());
-        self.entries.push(Entry { name, attribute_dot: None, value });
+        // A key is found by the whole of it (a dot in a key is just a
+        // character); `Provider` also by `Provider_Name` (see `answers`).
+        let leaf = leaf_hash(&self.names[range(&name)]);
+        let leaf_underscored = if &self.names[range(&name)] == b"provider" {
+            leaf_hash(b"provider_name")
+        } else {
+            leaf
+        };
+        self.entries.push(Entry { name, attribute_dot: None, value, leaf, leaf_underscored });
+    }
+
+    /// The hash a query for `name` is compared with ([`Entry::leaf`]).
+    fn query_hash(&self, name: &[u8]) -> u32 {
+        leaf_hash(if self.dotted { last_segment(name) } else { name })
     }
 
     /// Appends `bytes` to the decoded-value buffer and returns their slot.
@@ -191,6 +221,26 @@ impl Fields {
         suffix_matches(name, query, None)
             || dot.is_some_and(|d| suffix_matches(name, query, Some(d)))
     }
+}
+
+const FNV_BASIS: u32 = 0x811c_9dc5;
+
+/// 32-bit FNV-1a over `bytes` ASCII-lowercased, from `hash`.
+fn fnv(hash: u32, bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .fold(hash, |h, &b| (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193))
+}
+
+/// The hash of a name's last segment (see [`Entry::leaf`]).
+fn leaf_hash(segment: &[u8]) -> u32 {
+    fnv(FNV_BASIS, segment)
+}
+
+/// What follows a name's last dot (all of it without one). A query is a
+/// dotted suffix of the name it finds, so the two end in the same segment.
+fn last_segment(name: &[u8]) -> &[u8] {
+    memchr::memrchr(b'.', name).map_or(name, |i| &name[i + 1..])
 }
 
 /// Whether `query` is `name` or a dotted suffix of it, ASCII case
@@ -234,8 +284,9 @@ pub struct Scratch {
 struct Lookups {
     /// The names asked, one after another, as given.
     names: Vec<u8>,
-    /// Per name asked: its range in `names` and its entries in `hits`.
-    asked: Vec<(Range<u32>, Range<u32>)>,
+    /// Per name asked: its hash ([`Fields::query_hash`]), its range in
+    /// `names` and its entries in `hits`.
+    asked: Vec<(u32, Range<u32>, Range<u32>)>,
     /// The indexes of the entries that answer each name, in line order.
     hits: Vec<u32>,
 }
@@ -249,20 +300,22 @@ impl Lookups {
 
     /// The range in `hits` of the entries of `fields` that answer `name`.
     fn entries(&mut self, fields: &Fields, name: &[u8]) -> Range<usize> {
-        for (asked, hits) in &self.asked {
-            if self.names[range(asked)].eq_ignore_ascii_case(name) {
+        let hash = fields.query_hash(name);
+        for &(asked_hash, ref asked, ref hits) in &self.asked {
+            if asked_hash == hash && self.names[range(asked)].eq_ignore_ascii_case(name) {
                 return range(hits);
             }
         }
         let start = self.hits.len();
         for (i, entry) in fields.entries.iter().enumerate() {
-            if fields.answers(entry, name) {
+            if (entry.leaf == hash || entry.leaf_underscored == hash) && fields.answers(entry, name)
+            {
                 self.hits.push(offset(i));
             }
         }
         let asked = offset(self.names.len())..offset(self.names.len() + name.len());
         self.names.extend_from_slice(name);
-        self.asked.push((asked, offset(start)..offset(self.hits.len())));
+        self.asked.push((hash, asked, offset(start)..offset(self.hits.len())));
         start..self.hits.len()
     }
 }
@@ -277,8 +330,9 @@ struct Values<'e, 'q> {
 enum ValuesKind<'e, 'q> {
     /// The entries an earlier lookup of the name found.
     Hits(std::slice::Iter<'e, u32>),
-    /// Entries still to compare with the name.
-    Scan(std::slice::Iter<'e, Entry>, &'q [u8]),
+    /// Entries still to compare with the name, and its hash
+    /// ([`Fields::query_hash`]).
+    Scan(std::slice::Iter<'e, Entry>, &'q [u8], u32),
 }
 
 impl<'e> Iterator for Values<'e, '_> {
@@ -290,9 +344,12 @@ impl<'e> Iterator for Values<'e, '_> {
             ValuesKind::Hits(hits) => {
                 hits.next().map(|&i| view.value(&view.fields.entries[i as usize]))
             }
-            ValuesKind::Scan(entries, query) => {
-                entries.find(|e| view.fields.answers(e, query)).map(|e| view.value(e))
-            }
+            ValuesKind::Scan(entries, query, hash) => entries
+                .find(|e| {
+                    (e.leaf == *hash || e.leaf_underscored == *hash)
+                        && view.fields.answers(e, query)
+                })
+                .map(|e| view.value(e)),
         }
     }
 }
@@ -483,7 +540,11 @@ impl<'e> FieldsRef<'e> {
 
     /// [`FieldsRef::values`], comparing `name` with every field's.
     fn scan<'q>(self, name: &'q str) -> Values<'e, 'q> {
-        Values { view: self, kind: ValuesKind::Scan(self.fields.entries.iter(), name.as_bytes()) }
+        let hash = self.fields.query_hash(name.as_bytes());
+        Values {
+            view: self,
+            kind: ValuesKind::Scan(self.fields.entries.iter(), name.as_bytes(), hash),
+        }
     }
 
     /// Every field, in line order.
