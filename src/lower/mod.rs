@@ -437,11 +437,30 @@ impl<'a> Lowerer<'a> {
         if !positive {
             return Ok(Formula::Const(false));
         }
-        let unwritten = [Exists, Gt, Gte, Lt, Lte, Neq, FieldRef, Expand, Re, Cidr];
+        let unwritten = [Exists, Gt, Gte, Lt, Lte, Neq, FieldRef, Expand, Cidr];
         if item.modifiers.iter().any(|(m, _)| unwritten.contains(m))
             || item.values.iter().any(|v| v.null)
         {
             return Ok(Formula::Const(true));
+        }
+        if item.has(Re) {
+            // A match is in the decoded value, which the line may write
+            // escaped: the trigger is what the regex cannot match without,
+            // among the characters every format writes as they are.
+            let parts: Vec<Formula> = item
+                .values
+                .iter()
+                .map(|value| match sigma::regex_trigger(&regex_with_flags(item, value)) {
+                    Some(literals) => Formula::or(
+                        literals
+                            .into_iter()
+                            .map(|l| self.one_text_atom(vec![Piece::Lit(l)], true))
+                            .collect::<Vec<_>>(),
+                    ),
+                    None => Formula::Const(true),
+                })
+                .collect();
+            return Ok(if item.has(All) { Formula::and(parts) } else { Formula::or(parts) });
         }
         // A field's value may be written JSON-escaped whichever program
         // reads the line (decoding does not depend on it): the trigger
@@ -483,21 +502,27 @@ impl<'a> Lowerer<'a> {
                 return Err(Error::at(pos, format!("modifier '{m}' cannot be combined with 're'")));
             }
         }
-        let mut flags = String::new();
-        if item.has(ReIgnoreCase) {
-            flags.push('i');
-        }
-        if item.has(ReMultiLine) {
-            flags.push('m');
-        }
-        if item.has(ReDotAll) {
-            flags.push('s');
-        }
-        let re =
-            if flags.is_empty() { value.text.clone() } else { format!("(?{flags}){}", value.text) };
+        let re = regex_with_flags(item, value);
         check_regex(&re).map_err(|e| Error::at(value.pos, e))?;
         let atom = Atom { kind: AtomKind::Regex(re), fold_case: false };
         Ok(Formula::atom(self.table.intern(atom)))
+    }
+}
+
+/// A `re` value with its item's `i`, `m`, `s` modifiers as inline flags.
+fn regex_with_flags(item: &FieldMatch, value: &Value) -> String {
+    let mut flags = String::new();
+    for (modifier, flag) in
+        [(Modifier::ReIgnoreCase, 'i'), (Modifier::ReMultiLine, 'm'), (Modifier::ReDotAll, 's')]
+    {
+        if item.has(modifier) {
+            flags.push(flag);
+        }
+    }
+    if flags.is_empty() {
+        value.text.clone()
+    } else {
+        format!("(?{flags}){}", value.text)
     }
 }
 

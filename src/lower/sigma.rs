@@ -411,6 +411,144 @@ pub(crate) fn trigger_pieces(pieces: Vec<Piece>) -> Vec<Piece> {
     }
 }
 
+/// The trigger literals of a `re` value (with its flags inline): literals,
+/// ASCII-lowercased, one of which every match of the regex contains, each
+/// at least [`TRIGGER_MIN_BYTES`] long and made only of characters every
+/// line format writes as they are (printable ASCII but `\`, `"`, `&`,
+/// `<`, `>`, `'`; see [`written_parts`]), so that one occurs in every line
+/// where the field holds a match. `None` when the regex has no such
+/// literals: its item then triggers on every line.
+///
+/// Only what a match cannot avoid counts: every part of a concatenation,
+/// one branch of each alternation (the set then holds one literal per
+/// branch), a repetition's body when it repeats at least once. A class
+/// counts when it is one ASCII letter in its cases (what `(?i)` makes of
+/// a letter, KELVIN SIGN and LONG S included, as the automaton reads them
+/// as their letters).
+pub(crate) fn regex_trigger(re: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(re).ok()?;
+    let set = required_literals(&hir)?;
+    let usable = |l: &Vec<u8>| l.len() >= TRIGGER_MIN_BYTES;
+    (set.iter().all(usable) && set.len() <= MAX_REGEX_TRIGGERS).then_some(set)
+}
+
+/// A regex trigger with more literals than this (an alternation of many
+/// short branches) triggers on every line instead.
+const MAX_REGEX_TRIGGERS: usize = 64;
+
+/// A set of literals one of which every match of `hir` contains; the best
+/// found: the one whose shortest literal is longest.
+fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Concat(parts) => concat_literals(parts),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required_literals(branch)?);
+            }
+            Some(all)
+        }
+        HirKind::Capture(capture) => required_literals(&capture.sub),
+        HirKind::Repetition(rep) if rep.min > 0 => required_literals(&rep.sub),
+        HirKind::Literal(_) | HirKind::Class(_) => concat_literals(std::slice::from_ref(hir)),
+        _ => None,
+    }
+}
+
+/// [`required_literals`] of the concatenation of `parts`: the runs of
+/// characters written as they are across neighbouring literals and
+/// letter classes, or what a part requires on its own.
+fn concat_literals(parts: &[regex_syntax::hir::Hir]) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::HirKind;
+    let shortest = |set: &Vec<Vec<u8>>| set.iter().map(Vec::len).min().unwrap_or(0);
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    let mut consider = |set: Vec<Vec<u8>>| {
+        if best.as_ref().is_none_or(|b| shortest(&set) > shortest(b)) {
+            best = Some(set);
+        }
+    };
+    let mut run: Vec<u8> = Vec::new();
+    for part in parts {
+        match part.kind() {
+            HirKind::Literal(lit) => {
+                for &b in lit.0.iter() {
+                    if written_as_is(b) {
+                        run.push(b.to_ascii_lowercase());
+                    } else if !run.is_empty() {
+                        consider(vec![std::mem::take(&mut run)]);
+                    }
+                }
+            }
+            _ => match class_letter(part) {
+                Some(letter) => run.push(letter),
+                None => {
+                    if !run.is_empty() {
+                        consider(vec![std::mem::take(&mut run)]);
+                    }
+                    let composite = matches!(
+                        part.kind(),
+                        HirKind::Concat(_)
+                            | HirKind::Alternation(_)
+                            | HirKind::Capture(_)
+                            | HirKind::Repetition(_)
+                    );
+                    if let Some(set) = composite.then(|| required_literals(part)).flatten() {
+                        consider(set);
+                    }
+                }
+            },
+        }
+    }
+    if !run.is_empty() {
+        consider(vec![run]);
+    }
+    best
+}
+
+/// Whether every line format writes the byte as it is: printable ASCII
+/// but `\`, `"`, `&`, `<`, `>`, `'` (see [`written_parts`]).
+fn written_as_is(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && !matches!(b, b'\\' | b'"' | b'&' | b'<' | b'>' | b'\'')
+}
+
+/// The letter, lowercase, of a class that is one ASCII letter in its cases
+/// (what `(?i)` makes of a letter; KELVIN SIGN and LONG S are theirs).
+fn class_letter(hir: &regex_syntax::hir::Hir) -> Option<u8> {
+    use regex_syntax::hir::{Class, HirKind};
+    let HirKind::Class(class) = hir.kind() else { return None };
+    let members: Vec<u32> = match class {
+        Class::Unicode(c) => c
+            .ranges()
+            .iter()
+            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
+            .take(4)
+            .collect(),
+        Class::Bytes(c) => c
+            .ranges()
+            .iter()
+            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
+            .take(4)
+            .collect(),
+    };
+    if members.len() > 3 {
+        return None;
+    }
+    let mut letter = None;
+    for m in members {
+        let b = match super::atom::ASCII_PARTNERS.iter().find(|(p, _)| u32::from(*p) == m) {
+            Some(&(_, b)) => b,
+            None => u8::try_from(m).ok().filter(u8::is_ascii_alphabetic)?,
+        };
+        let b = b.to_ascii_lowercase();
+        if letter.is_some_and(|l| l != b) {
+            return None;
+        }
+        letter = Some(b);
+    }
+    letter
+}
+
 /// A field value's pieces with every character that some line format
 /// writes otherwise replaced by `*`: a quote (a quoted key=value's `\"`,
 /// XML's `&quot;`), `&`, `<`, `>`, `'` (XML entities), control characters
@@ -437,4 +575,39 @@ pub(crate) fn written_parts(pieces: Vec<Piece>) -> Vec<Piece> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::regex_trigger;
+
+    fn trigger(re: &str) -> Option<Vec<String>> {
+        regex_trigger(re)
+            .map(|set| set.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
+    }
+
+    #[test]
+    fn regex_triggers_are_what_a_match_cannot_avoid() {
+        // The longest run of a concatenation, lowercased; `(?i)` classes
+        // (KELVIN SIGN in `k`'s) are their letters.
+        assert_eq!(
+            trigger(r#"(?i)\.exe["']?\s+[^"]{0,64}werfaultsecure\.exe["']?\s+\d{2,10}"#),
+            Some(vec!["werfaultsecure.exe".into()])
+        );
+        assert_eq!(trigger(r"(?i)Kit\d+"), Some(vec!["kit".into()]));
+        assert_eq!(trigger(r"\$PSHome\[\s*\d{1,3}"), Some(vec!["$pshome[".into()]));
+        // One literal per branch; a repetition's body if it must occur.
+        assert_eq!(trigger("(?:abcd|xyz)+q"), Some(vec!["abcd".into(), "xyz".into()]));
+        assert_eq!(trigger(r"x(?:abcd)?y"), None);
+        // Characters some format escapes split the run (`\`, quotes,
+        // `&<>`, non-ASCII), and a run shorter than 3 bytes is no trigger.
+        assert_eq!(trigger(r"C:\\Windows\\Temp"), Some(vec!["windows".into()]));
+        assert_eq!(trigger(r#"ab"cd"#), None);
+        assert_eq!(trigger("été"), None);
+        assert_eq!(trigger(r"-k\s\w{1,64}"), None);
+        assert_eq!(trigger(r"(?:abc|x)"), None);
+        assert_eq!(trigger("^[A-Za-z0-9]{16}$"), None);
+        // Not a regex: no trigger (the rule's own lowering reports it).
+        assert_eq!(trigger("(unclosed"), None);
+    }
 }
