@@ -6,9 +6,10 @@
 //! * its **trigger formula**, over the same atoms as grep semantics: a
 //!   necessary condition, true on every line where the rule holds. A
 //!   field item under an even number of `not`s becomes its value's atom
-//!   (a value a field holds is written in the line), or `true` when the
+//!   (a value a field holds is written in the line), a `re` value the
+//!   literals every match contains ([`regex_trigger`]), or `true` when the
 //!   line need not hold its text (`null`, `exists`, comparisons,
-//!   `fieldref`, `re`, `cidr`, values that a format escapes); under an
+//!   `fieldref`, `cidr`, values that a format escapes); under an
 //!   odd number it becomes `false`, so `sel and not filter` triggers on
 //!   `sel` alone. Keywords are the same atom in both. The one scan, the
 //!   prefilter and attribution run on these formulas unchanged.
