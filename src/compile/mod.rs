@@ -240,7 +240,9 @@ struct MatcherSpec {
 /// Per-thread mutable state of a search.
 #[derive(Debug)]
 pub struct Cache {
-    line: Option<LineState>,
+    /// Boxed, as is `fields`: a line takes both out of the cache and puts
+    /// them back, which moves a pointer rather than hundreds of bytes.
+    line: Option<Box<LineState>>,
     circuit: CircuitState,
     attribution: AttributionState,
     /// The complex atoms the scan defers on the line (attribution runs
@@ -248,7 +250,7 @@ pub struct Cache {
     deferred: Vec<AtomId>,
     folded: FoldedLine,
     /// The decoded fields of the current line (Sigma semantics).
-    fields: Scratch,
+    fields: Option<Box<Scratch>>,
     /// The answers of the current line's field checks (Sigma semantics).
     memo: Option<Memo>,
     /// The triggered rules of a line, while `is_match` confirms them.
@@ -464,7 +466,7 @@ impl Program {
             attribution: self.attributor.state(),
             deferred: Vec::new(),
             folded: FoldedLine::default(),
-            fields: Scratch::default(),
+            fields: None,
             memo: self.confirmer.as_ref().map(Confirmer::memo),
             triggered: Vec::new(),
             routes: RouteCache::default(),
@@ -582,7 +584,7 @@ impl Program {
         };
         let records = cache.records.take();
         let record = records.as_ref().zip(at).and_then(|(records, at)| records.at(at));
-        let mut scratch = std::mem::take(&mut cache.fields);
+        let mut scratch = cache.fields.take().unwrap_or_default();
         let mut event = match record {
             Some(fields) => Event::from_record(fields),
             None => Event::new(line, &mut scratch),
@@ -598,7 +600,7 @@ impl Program {
             memo.next_line();
             out.retain(|&r| confirmer.holds(r as usize, line, &mut event, &mut memo));
         }
-        cache.fields = scratch;
+        cache.fields = Some(scratch);
         cache.memo = Some(memo);
         cache.records = records;
     }
@@ -633,7 +635,7 @@ impl Program {
         attributor.begin(st);
         cache.folded.reset();
         if let Some(matcher) = self.matcher() {
-            let mut state = cache.line.take().unwrap_or_else(|| matcher.state());
+            let mut state = cache.line.take().unwrap_or_else(|| Box::new(matcher.state()));
             let deferred = &mut cache.deferred;
             deferred.clear();
             matcher.scan(
@@ -732,7 +734,7 @@ impl Program {
     /// a rule became true.
     fn scan(&self, cache: &mut Cache, line: &[u8], any: bool) {
         if let Some(matcher) = self.matcher() {
-            let mut state = cache.line.take().unwrap_or_else(|| matcher.state());
+            let mut state = cache.line.take().unwrap_or_else(|| Box::new(matcher.state()));
             let circuit = &mut cache.circuit;
             matcher.scan(
                 line,
