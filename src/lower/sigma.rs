@@ -518,20 +518,11 @@ fn written_as_is(b: u8) -> bool {
 fn class_letter(hir: &regex_syntax::hir::Hir) -> Option<u8> {
     use regex_syntax::hir::{Class, HirKind};
     let HirKind::Class(class) = hir.kind() else { return None };
-    let members: Vec<u32> = match class {
-        Class::Unicode(c) => c
-            .ranges()
-            .iter()
-            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
-            .take(4)
-            .collect(),
-        Class::Bytes(c) => c
-            .ranges()
-            .iter()
-            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
-            .take(4)
-            .collect(),
+    let ranges: Vec<(u32, u32)> = match class {
+        Class::Unicode(c) => c.iter().map(|r| (u32::from(r.start()), u32::from(r.end()))).collect(),
+        Class::Bytes(c) => c.iter().map(|r| (u32::from(r.start()), u32::from(r.end()))).collect(),
     };
+    let members: Vec<u32> = ranges.into_iter().flat_map(|(a, b)| a..=b).take(4).collect();
     if members.len() > 3 {
         return None;
     }

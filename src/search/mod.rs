@@ -631,6 +631,25 @@ mod tests {
     use crate::ruleset::RuleSet;
     use std::io::Write;
 
+    /// Collects the numbers of selected lines (0 without `-n`).
+    struct Numbers(Vec<u64>);
+
+    impl Sink for Numbers {
+        fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
+            self.0.push(line.number.unwrap_or(0));
+            Ok(())
+        }
+        fn context(&mut self, _: &Line<'_>) -> io::Result<()> {
+            Ok(())
+        }
+        fn context_break(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn binary_match(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     /// Collects selected lines; truncates `file` to `to` bytes when the
     /// first line arrives, as `logrotate copytruncate` would mid-search.
     struct Truncating<'f> {
@@ -727,23 +746,7 @@ mod tests {
         let (program, config) = needle_program(false);
         let (file, map) = mapped_log();
         file.as_file().set_len(0).unwrap();
-        struct Count(u64);
-        impl Sink for Count {
-            fn selected(&mut self, _: &Line<'_>) -> io::Result<()> {
-                self.0 += 1;
-                Ok(())
-            }
-            fn context(&mut self, _: &Line<'_>) -> io::Result<()> {
-                Ok(())
-            }
-            fn context_break(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-            fn binary_match(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let err = Searcher::new(&program, config).search_mapped(&map, &mut Count(0));
+        let err = Searcher::new(&program, config).search_mapped(&map, &mut Numbers(Vec::new()));
         assert_eq!(err.unwrap_err().to_string(), mmap::SHRANK_MESSAGE);
     }
 
@@ -762,22 +765,6 @@ mod tests {
             RecordFields::from_value(&serde_json::from_str(&json).unwrap())
         };
         let text = b"Image=a.exe Note=b.exe\nImage=a.exe Note=b.exe\nImage=b.exe Note=x\n";
-        struct Numbers(Vec<u64>);
-        impl Sink for Numbers {
-            fn selected(&mut self, line: &Line<'_>) -> io::Result<()> {
-                self.0.push(line.number.unwrap_or(0));
-                Ok(())
-            }
-            fn context(&mut self, _: &Line<'_>) -> io::Result<()> {
-                Ok(())
-            }
-            fn context_break(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-            fn binary_match(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
         let selected = |semantics: Semantics, input: &mut SearchInput| {
             let mut set = RuleSet::new(Options { semantics, ..Options::default() });
             set.add("b.yml", rule).unwrap();
