@@ -416,7 +416,7 @@ pub(crate) fn trigger_pieces(pieces: Vec<Piece>) -> Vec<Piece> {
 /// ASCII-lowercased, one of which every match of the regex contains, each
 /// at least [`TRIGGER_MIN_BYTES`] long and made only of characters every
 /// line format writes as they are (printable ASCII but `\`, `"`, `&`,
-/// `<`, `>`, `'`; see [`written_parts`]), so that one occurs in every line
+/// `<`, `>`, `'`: [`written_as_is`]), so that one occurs in every line
 /// where the field holds a match. `None` when the regex has no such
 /// literals: its item then triggers on every line.
 ///
@@ -507,10 +507,19 @@ fn concat_literals(parts: &[regex_syntax::hir::Hir]) -> Option<Vec<Vec<u8>>> {
     best
 }
 
-/// Whether every line format writes the byte as it is: printable ASCII
-/// but `\`, `"`, `&`, `<`, `>`, `'` (see [`written_parts`]).
+/// Whether every line format writes the byte as it is: one no format
+/// escapes ([`escaped_by_a_format`]) and not `\`, which JSON doubles (a
+/// text value's trigger covers that with its JSON-escaped form; a regex's
+/// literal is not rewritten).
 fn written_as_is(b: u8) -> bool {
-    (0x20..0x7f).contains(&b) && !matches!(b, b'\\' | b'"' | b'&' | b'<' | b'>' | b'\'')
+    !escaped_by_a_format(b) && b != b'\\'
+}
+
+/// Whether some line format writes the byte otherwise: a quote (a quoted
+/// key=value's `\"`, XML's `&quot;`), `&`, `<`, `>`, `'` (XML entities),
+/// control characters and non-ASCII text (JSON's `\uXXXX`).
+fn escaped_by_a_format(b: u8) -> bool {
+    matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || !(0x20..0x80).contains(&b)
 }
 
 /// The letter, lowercase, of a class that is one ASCII letter in its cases
@@ -542,20 +551,16 @@ fn class_letter(hir: &regex_syntax::hir::Hir) -> Option<u8> {
 }
 
 /// A field value's pieces with every character that some line format
-/// writes otherwise replaced by `*`: a quote (a quoted key=value's `\"`,
-/// XML's `&quot;`), `&`, `<`, `>`, `'` (XML entities), control characters
-/// and non-ASCII text (JSON's `\uXXXX`). What is left is written as it is
+/// writes otherwise ([`escaped_by_a_format`]) replaced by `*`. What is left is written as it is
 /// (or as JSON escapes it, which the trigger also covers) wherever the
 /// field holds the value, in that order, so the atom stays a necessary
 /// condition of the item.
 pub(crate) fn written_parts(pieces: Vec<Piece>) -> Vec<Piece> {
-    let escapable =
-        |b: u8| matches!(b, b'"' | b'&' | b'<' | b'>' | b'\'') || !(0x20..0x80).contains(&b);
     let mut out = Vec::with_capacity(pieces.len());
     for piece in pieces {
         match piece {
-            Piece::Lit(bytes) if bytes.iter().any(|&b| escapable(b)) => {
-                for (i, part) in bytes.split(|&b| escapable(b)).enumerate() {
+            Piece::Lit(bytes) if bytes.iter().any(|&b| escaped_by_a_format(b)) => {
+                for (i, part) in bytes.split(|&b| escaped_by_a_format(b)).enumerate() {
                     if i > 0 {
                         out.push(Piece::AnyRun);
                     }
