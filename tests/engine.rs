@@ -10,7 +10,7 @@
 use std::io::{self, Read};
 
 use proptest::prelude::*;
-use sigrep::compile::{AnyRule, Config, Engine, Program};
+use sigrep::compile::{AnyRule, Config, Engine, LiteralScanner, Program};
 use sigrep::lower::{Atom, AtomId, AtomKind, Formula, Piece};
 use sigrep::oracle::{lines, Oracle};
 use sigrep::search::{BinaryMode, Line, SearchConfig, Searcher, Sink};
@@ -143,6 +143,16 @@ fn configs() -> Vec<(&'static str, Config)> {
         ("oracle-engine", Config { engine: Engine::PerAtom, ..Config::default() }),
         // Past the automaton's size bound the exact slow path takes over.
         ("tiny-automaton", Config { automaton_size_limit: 16, ..Config::default() }),
+        // Large pattern sets are found by grams; these small ones too here.
+        ("grams", Config { scanner: LiteralScanner::Grams, ..Config::default() }),
+        (
+            "grams-by-attribution",
+            Config {
+                scanner: LiteralScanner::Grams,
+                any_rule: AnyRule::Attribution,
+                ..Config::default()
+            },
+        ),
     ]
 }
 

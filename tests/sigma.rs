@@ -4,7 +4,7 @@
 //! its slow twin (every rule confirmed on every line).
 
 use proptest::prelude::*;
-use sigrep::compile::{Config, Program, ReferencePredicates, Routing};
+use sigrep::compile::{Config, LiteralScanner, Program, ReferencePredicates, Routing};
 use sigrep::event::{Event, Scratch};
 use sigrep::lower::{Formula, Options, Semantics};
 use sigrep::oracle::lines;
@@ -198,6 +198,15 @@ fn fast_path_equals_confirming_every_rule_on_every_line() {
         // Routed by logsource (the default with this many rules) and not.
         let routed = set.compile(&Config::default()).unwrap();
         let unrouted = set.compile(&Config { routing: Routing::Off, ..Config::default() }).unwrap();
+        // The whole program's 20,000 patterns are found by grams; its
+        // twin walks an Aho-Corasick NFA.
+        let automaton = set
+            .compile(&Config {
+                routing: Routing::Off,
+                scanner: LiteralScanner::Automaton,
+                ..Config::default()
+            })
+            .unwrap();
         let predicates: Vec<_> = set.rules().iter().map(|r| r.predicate.clone().unwrap()).collect();
         let always = vec![Formula::Const(true); predicates.len()];
         let config = Config { routing: Routing::Off, ..Config::default() };
@@ -205,17 +214,21 @@ fn fast_path_equals_confirming_every_rule_on_every_line() {
             Program::with_predicates(set.atoms().atoms(), &always, &predicates, &config).unwrap();
         let (mut routed_cache, mut slow_cache) = (routed.create_cache(), slow.create_cache());
         let mut unrouted_cache = unrouted.create_cache();
+        let mut automaton_cache = automaton.create_cache();
         let (mut got, mut got_unrouted, mut want) = (Vec::new(), Vec::new(), Vec::new());
+        let mut got_automaton = Vec::new();
         let (mut reference, mut scratch) = (ReferencePredicates::default(), Scratch::default());
         for line in lines(&events) {
             routed.matching_rules(&mut routed_cache, line, &mut got);
             unrouted.matching_rules(&mut unrouted_cache, line, &mut got_unrouted);
+            automaton.matching_rules(&mut automaton_cache, line, &mut got_automaton);
             slow.matching_rules(&mut slow_cache, line, &mut want);
             let names = |rs: &[u32]| -> Vec<String> {
                 rs.iter().map(|&r| set.rules()[r as usize].source.clone()).collect()
             };
             assert_eq!(names(&got), names(&want), "{}", String::from_utf8_lossy(line));
             assert_eq!(names(&got_unrouted), names(&want), "{}", String::from_utf8_lossy(line));
+            assert_eq!(names(&got_automaton), names(&want), "{}", String::from_utf8_lossy(line));
             // The confirmation (checks shared and remembered across rules)
             // against each predicate walked item by item.
             let mut event = Event::new(line, &mut scratch);
@@ -553,6 +566,7 @@ proptest! {
             Config::default(),
             Config { prefilter: false, ..Config::default() },
             routed.clone(),
+            Config { scanner: LiteralScanner::Grams, ..routed.clone() },
             Config { prefilter: false, ..routed },
         ] {
             let program = set.compile(&config).unwrap();

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sigrep::compile::{AnyRule, Config, Engine, Program};
+use sigrep::compile::{AnyRule, Config, Engine, LiteralScanner, Program};
 use sigrep::lower::Options;
 use sigrep::oracle::lines;
 use sigrep::ruleset::RuleSet;
@@ -227,6 +227,7 @@ fn run_case(case: &Case, report: &mut Report) {
         ("no-prefilter", Config { prefilter: false, ..Config::default() }),
         ("oracle", Config { engine: Engine::PerAtom, ..Config::default() }),
         ("any-by-attribution", Config { any_rule: AnyRule::Attribution, ..Config::default() }),
+        ("grams", Config { scanner: LiteralScanner::Grams, ..Config::default() }),
     ];
     let mut rules_in_file = None;
     for (ignore_case, expected, mode) in

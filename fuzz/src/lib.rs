@@ -10,7 +10,7 @@
 //! This file must therefore compile both as a crate root and as a module:
 //! no crate attributes, only `sigrep` and `std`.
 
-use sigrep::compile::{AnyRule, Config, Engine, Program};
+use sigrep::compile::{AnyRule, Config, Engine, LiteralScanner, Program};
 use sigrep::condition;
 use sigrep::error::Pos;
 use sigrep::lower::Options;
@@ -80,11 +80,13 @@ const MODIFIERS: &[&str] = &[
 
 /// Engine configurations programs are built with: prefilter on and off,
 /// the automaton past tiny state budgets (so the exact fallback is used),
-/// lines decided the many-rule way (attribution, atoms checked on demand)
-/// and the oracle engine itself.
-fn configs() -> [Config; 6] {
+/// lines decided the many-rule way (attribution, atoms checked on demand),
+/// literals found by grams (the scanner of large pattern sets) and the
+/// oracle engine itself.
+fn configs() -> [Config; 7] {
     [
         Config::default(),
+        Config { scanner: LiteralScanner::Grams, ..Config::default() },
         Config { any_rule: AnyRule::Attribution, ..Config::default() },
         Config { prefilter: false, ..Config::default() },
         Config { automaton_size_limit: 16, ..Config::default() },

@@ -1,17 +1,20 @@
-//! The line matcher: one Aho-Corasick automaton over the literal pieces of
-//! every atom, plus a little per-line state.
+//! The line matcher: one multi-pattern scanner over the literal pieces of
+//! every atom, plus a little per-line state. The scanner is an
+//! Aho-Corasick DFA for small pattern sets and hashed four-byte windows
+//! ([`super::grams`]) for large ones.
 //!
 //! # Atoms as pieces
 //!
 //! Most atoms are literals, or literals separated by `*` (`a*b*c`: "a, then
 //! later b, then later c, within the line"); `windash` choices are spelled
 //! out as alternatives. Every distinct piece is one pattern of a single
-//! ASCII-case-insensitive Aho-Corasick automaton, which reports every
-//! occurrence of every piece in one left-to-right pass over the line, in
-//! order of end position. A one-piece atom is seen when its piece occurs;
-//! a sequence advances piece by piece, each piece starting at or after the
+//! ASCII-case-insensitive scanner, which reports every occurrence of every
+//! piece in one left-to-right pass over the line (the automaton in order
+//! of end position; grams in their own order, the pieces of sequences
+//! then sorted by end). A one-piece atom is seen when its piece occurs; a
+//! sequence advances piece by piece, each piece starting at or after the
 //! end of the previous one. Taking, for each piece, the occurrence that
-//! ends first is optimal, and occurrences arrive in end order, so one
+//! ends first is optimal, and occurrences are handled in end order, so one
 //! counter and one offset per sequence decide it exactly.
 //!
 //! # Case
@@ -43,12 +46,14 @@
 //! they are untriggered.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
+use super::grams::{GramScanner, Visitor};
 use super::letters::LetterLine;
 use super::regexes::AtomRegexes;
 use crate::lower::atom::{orbit, partners_as_letters, ASCII_PARTNERS};
@@ -125,14 +130,38 @@ fn min_match_len(atom: &Atom) -> usize {
 /// NFA's about 20. Measured on the route of a host's syslog lines (1,800
 /// patterns, 25 KB), the DFA walks 1.4x faster; on the route of process
 /// creations (7,300 patterns, 128 KB; 41 MB of DFA built in 0.19 s), the
-/// walk's gain and the build's cost were even.
+/// walk's gain and the build's cost were even. Larger sets are found by
+/// grams ([`GramScanner`]), whose walk is twice the NFA's speed there.
+/// Grams for every set measured 1.16x slower on the syslog lines (short
+/// lines, where the DFA of 25 KB stays in cache) and 0.97x on Windows
+/// events: the bound stays.
 const DFA_MAX_PATTERN_BYTES: usize = 1 << 15;
 
-/// An Aho-Corasick automaton, walked the same way whichever it is.
+/// How the matcher finds its patterns in a line.
 #[derive(Debug)]
 enum Walker {
+    /// An Aho-Corasick DFA: small pattern sets.
     Dfa(DFA),
+    /// An Aho-Corasick NFA: large sets, when the automaton is asked for
+    /// ([`LiteralScanner::Automaton`]).
     Nfa(NFA),
+    /// Large sets: four-byte windows, hashed ([`GramScanner`]).
+    Grams(GramScanner),
+}
+
+/// Which scanner finds the literal patterns of a large matcher (more than
+/// [`DFA_MAX_PATTERN_BYTES`] of patterns; smaller ones are always walked
+/// by a DFA unless grams are forced).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LiteralScanner {
+    /// A DFA for small sets, grams for large ones.
+    #[default]
+    Auto,
+    /// An Aho-Corasick automaton: a DFA for small sets, an NFA for large
+    /// ones (the twin the grams are compared with).
+    Automaton,
+    /// Grams for every set.
+    Grams,
 }
 
 /// The compiled matcher (immutable, shared).
@@ -144,6 +173,12 @@ pub(crate) struct LineMatcher {
     /// The length of its longest pattern: its state at an offset depends
     /// on at most that many bytes before it.
     longest_pattern: usize,
+    /// Some pattern stands for a partner of an ASCII letter.
+    has_partners: bool,
+    /// For each pattern, whether its occurrences must be handled in order
+    /// of their ends (it is a piece of a sequence). Grams find
+    /// occurrences in another order; these are sorted first.
+    by_end: Vec<bool>,
     roles: Vec<Vec<Role>>,
     /// One-byte patterns handled once per line, kept out of the automaton:
     /// (the byte, the pattern). Single characters (`1`, `d`, `=`) are
@@ -183,6 +218,9 @@ pub(crate) struct LineState {
     /// The rest of the line from its first partner of an ASCII letter on,
     /// partners as letters.
     letters: LetterLine,
+    /// Grams: the occurrences of a line to handle in order of their ends,
+    /// as (end, pattern, start).
+    by_end: Vec<(usize, usize, usize)>,
 }
 
 /// How walking a line's bytes ended.
@@ -330,6 +368,71 @@ pub(crate) fn is_complex(atom: &Atom) -> bool {
 /// patterns looks for it, so that the scan loop stays uniform. It has no
 /// role: a line that holds it anyway reports nothing for it.
 const NEVER: &[u8] = b"\xFF\xFE\xFD never";
+
+/// A line's scan by grams (see [`LineMatcher::walk_grams`]).
+struct GramVisit<'a, S> {
+    matcher: &'a LineMatcher,
+    line: &'a [u8],
+    st: &'a mut LineState,
+    seen: &'a mut dyn FnMut(AtomId) -> bool,
+    /// Maps an occurrence's offsets in the bytes scanned to the line's.
+    span: S,
+    /// The occurrences of sequence pieces, kept to be handled by their
+    /// ends: (end, pattern, start).
+    by_end: Vec<(usize, usize, usize)>,
+}
+
+impl<S: Fn(usize, usize) -> (usize, usize)> GramVisit<'_, S> {
+    /// Handles an occurrence (offsets in the bytes scanned).
+    fn take(&mut self, pattern: usize, s: usize, e: usize) -> ControlFlow<()> {
+        let m = self.matcher;
+        if m.once_per_line[pattern] {
+            if self.st.handled[pattern] == self.st.line {
+                return ControlFlow::Continue(());
+            }
+            self.st.handled[pattern] = self.st.line;
+        }
+        let (s, e) = (self.span)(s, e);
+        match m.handle(pattern, s, e, self.line, self.st, self.seen) {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+impl<S: Fn(usize, usize) -> (usize, usize)> Visitor for GramVisit<'_, S> {
+    /// A pattern handled once per line is not compared again once handled
+    /// (`.exe` occurs many times in a Windows event).
+    fn wanted(&mut self, pattern: usize) -> bool {
+        !self.matcher.once_per_line[pattern] || self.st.handled[pattern] != self.st.line
+    }
+
+    fn found(&mut self, pattern: usize, start: usize, end: usize) -> ControlFlow<()> {
+        if self.matcher.by_end[pattern] {
+            self.by_end.push((end, pattern, start));
+            ControlFlow::Continue(())
+        } else {
+            self.take(pattern, start, end)
+        }
+    }
+}
+
+/// True when `line` holds a partner of an ASCII letter.
+fn has_partner(line: &[u8]) -> bool {
+    let mut buf = [0; 4];
+    let mut at = 0;
+    while let Some(i) = memchr::memchr2(0xE2, 0xC5, &line[at..]) {
+        at += i;
+        if ASCII_PARTNERS
+            .iter()
+            .any(|&(c, _)| line[at..].starts_with(c.encode_utf8(&mut buf).as_bytes()))
+        {
+            return true;
+        }
+        at += 1;
+    }
+    false
+}
 
 /// The automaton's patterns while the matcher is built, in the order they
 /// were first added.
@@ -523,6 +626,24 @@ fn in_byte_table(patterns: &Patterns, once_per_line: &[bool], pieces: &[PieceLit
         .collect()
 }
 
+/// For each pattern, whether it is a piece of some sequence: a sequence
+/// advances on its pieces' occurrences in order of their ends, and starts
+/// at its first piece's earliest end. Whole atoms and triggers take any
+/// occurrence in any order.
+fn by_end(roles: &[Vec<Role>], pieces: &[PieceLit]) -> Vec<bool> {
+    roles
+        .iter()
+        .map(|rs| {
+            rs.iter().any(|r| match *r {
+                Role::Piece(pid) => {
+                    pieces[pid as usize].uses.iter().any(|u| matches!(u, Use::Seq { .. }))
+                }
+                Role::Trigger(_) | Role::Partner => false,
+            })
+        })
+        .collect()
+}
+
 /// The patterns in their final order: the automaton's, then the one-byte
 /// table's.
 struct Layout {
@@ -565,12 +686,22 @@ fn automaton_first(patterns: Patterns, once_per_line: &[bool], in_table: &[bool]
     Layout { automaton, bytes, roles, once_per_line }
 }
 
-/// The Aho-Corasick automaton over `patterns`, or `None` when it cannot be
-/// built or would exceed `size_limit` bytes. Standard semantics: the scan
-/// wants every occurrence of every pattern. No prefilter: the scan walks
-/// the states itself (see [`LineMatcher`]'s `ac`).
-fn build_automaton(patterns: Vec<Vec<u8>>, size_limit: usize) -> Option<Walker> {
-    if patterns.iter().map(Vec::len).sum::<usize>() <= DFA_MAX_PATTERN_BYTES {
+/// The scanner of `patterns` (see [`LiteralScanner`]), or `None` when it
+/// cannot be built or would exceed `size_limit` bytes. An automaton has
+/// standard semantics (the scan wants every occurrence of every pattern)
+/// and no prefilter: the scan walks the states itself (see
+/// [`LineMatcher`]'s `ac`).
+fn build_automaton(
+    patterns: Vec<Vec<u8>>,
+    size_limit: usize,
+    scanner: LiteralScanner,
+) -> Option<Walker> {
+    let small = patterns.iter().map(Vec::len).sum::<usize>() <= DFA_MAX_PATTERN_BYTES;
+    if scanner == LiteralScanner::Grams || (scanner == LiteralScanner::Auto && !small) {
+        let grams = GramScanner::new(&patterns);
+        return (grams.memory_usage() <= size_limit).then_some(Walker::Grams(grams));
+    }
+    if small {
         let dfa = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -595,7 +726,12 @@ impl LineMatcher {
     /// Builds the matcher for the atoms `a` with `scanned[a]`; the others
     /// are never reported. `None` when the automaton would exceed
     /// `size_limit` bytes or cannot be built.
-    pub(crate) fn new(atoms: &[Atom], scanned: &[bool], size_limit: usize) -> Option<LineMatcher> {
+    pub(crate) fn new(
+        atoms: &[Atom],
+        scanned: &[bool],
+        size_limit: usize,
+        scanner: LiteralScanner,
+    ) -> Option<LineMatcher> {
         let mut b = Builder::default();
         for (i, atom) in atoms.iter().enumerate().filter(|&(i, _)| scanned[i]) {
             let id = AtomId(i as u32);
@@ -609,9 +745,27 @@ impl LineMatcher {
         let in_table = in_byte_table(&b.patterns, &once_per_line, &b.pieces);
         let layout = automaton_first(b.patterns, &once_per_line, &in_table);
         let longest_pattern = layout.automaton.iter().map(Vec::len).max().unwrap_or(0);
-        let ac = build_automaton(layout.automaton, size_limit)?;
+        let by_end = by_end(&layout.roles, &b.pieces);
+        let mut automaton = layout.automaton;
+        let has_partners =
+            layout.roles.iter().any(|rs| rs.iter().any(|r| matches!(r, Role::Partner)));
+        if scanner == LiteralScanner::Grams
+            || (scanner == LiteralScanner::Auto
+                && automaton.iter().map(Vec::len).sum::<usize>() > DFA_MAX_PATTERN_BYTES)
+        {
+            // Grams read partners through the line's copy (see
+            // `walk_grams`), never as patterns: NEVER stands in for them.
+            for (p, roles) in automaton.iter_mut().zip(&layout.roles) {
+                if roles.iter().any(|r| matches!(r, Role::Partner)) {
+                    *p = NEVER.to_vec();
+                }
+            }
+        }
+        let ac = build_automaton(automaton, size_limit, scanner)?;
         Some(LineMatcher {
             ac,
+            has_partners,
+            by_end,
             longest_pattern,
             roles: layout.roles,
             once_per_line: layout.once_per_line,
@@ -645,6 +799,7 @@ impl LineMatcher {
             triggered: Vec::new(),
             is_triggered: vec![false; self.complex.len()],
             letters: LetterLine::default(),
+            by_end: Vec::new(),
         }
     }
 
@@ -770,23 +925,92 @@ impl LineMatcher {
         Walk::Done
     }
 
-    fn scan_inner(
+    /// Walks the automaton `ac` over `line`.
+    fn walk_automaton<A: Automaton>(
         &self,
+        ac: &A,
         line: &[u8],
         st: &mut LineState,
-        regexes: &AtomRegexes,
         seen: &mut dyn FnMut(AtomId) -> bool,
-        deferred: Option<&mut Vec<AtomId>>,
-    ) {
-        match &self.ac {
-            Walker::Dfa(ac) => self.scan_with(ac, line, st, regexes, seen, deferred),
-            Walker::Nfa(ac) => self.scan_with(ac, line, st, regexes, seen, deferred),
+    ) -> Walk {
+        let start = ac.start_state(Anchored::No).expect("unanchored searches are supported");
+        match self.walk(ac, start, line, line, st, seen, |e, len| (e - len, e)) {
+            Walk::Partner(at) => {
+                // From the partner on, read the line with partners as
+                // letters, starting from the state the automaton has there
+                // (its longest pattern's worth of bytes before decides it).
+                // Occurrences ending before the partner were handled.
+                let mut sid = start;
+                for &byte in &line[at.saturating_sub(self.longest_pattern)..at] {
+                    sid = ac.next_state(Anchored::No, sid, byte);
+                }
+                let mut letters = std::mem::take(&mut st.letters);
+                letters.fill(line, at, false);
+                let walk = self.walk(ac, sid, letters.bytes(), line, st, seen, |e, len| {
+                    let s = if len <= e { letters.line_offset(e - len) } else { at - (len - e) };
+                    (s, letters.line_offset(e))
+                });
+                st.letters = letters;
+                walk
+            }
+            walk => walk,
         }
     }
 
-    fn scan_with<A: Automaton>(
+    /// Finds the patterns of `line` with `grams`. A line holding a partner
+    /// of an ASCII letter that patterns stand for is read as its copy with
+    /// partners as letters, from its start.
+    fn walk_grams(
         &self,
-        ac: &A,
+        grams: &GramScanner,
+        line: &[u8],
+        st: &mut LineState,
+        seen: &mut dyn FnMut(AtomId) -> bool,
+    ) -> Walk {
+        if self.has_partners && has_partner(line) {
+            let mut letters = std::mem::take(&mut st.letters);
+            letters.fill(line, 0, false);
+            let walk = self.walk_grams_over(grams, letters.bytes(), line, st, seen, |s, e| {
+                (letters.line_offset(s), letters.line_offset(e))
+            });
+            st.letters = letters;
+            return walk;
+        }
+        self.walk_grams_over(grams, line, line, st, seen, |s, e| (s, e))
+    }
+
+    /// Handles each occurrence of a pattern in `bytes` (the line, or its
+    /// copy with partners as letters; `span` maps an occurrence's offsets
+    /// in `bytes` to the line's): occurrences of sequence pieces in order
+    /// of their ends, after all others.
+    fn walk_grams_over(
+        &self,
+        grams: &GramScanner,
+        bytes: &[u8],
+        line: &[u8],
+        st: &mut LineState,
+        seen: &mut dyn FnMut(AtomId) -> bool,
+        span: impl Fn(usize, usize) -> (usize, usize),
+    ) -> Walk {
+        let mut by_end = std::mem::take(&mut st.by_end);
+        by_end.clear();
+        let mut visit = GramVisit { matcher: self, line, st, seen, span, by_end };
+        let mut flow = grams.for_each_occurrence(bytes, &mut visit);
+        let mut by_end = std::mem::take(&mut visit.by_end);
+        if flow.is_continue() {
+            by_end.sort_unstable();
+            flow = by_end.iter().try_for_each(|&(e, pattern, s)| visit.take(pattern, s, e));
+        }
+        visit.st.by_end = by_end;
+        if flow.is_break() {
+            Walk::Stopped
+        } else {
+            Walk::Done
+        }
+    }
+
+    fn scan_inner(
+        &self,
         line: &[u8],
         st: &mut LineState,
         regexes: &AtomRegexes,
@@ -814,27 +1038,10 @@ impl LineMatcher {
                 }
             }
         }
-        let start = ac.start_state(Anchored::No).expect("unanchored searches are supported");
-        let walk = match self.walk(ac, start, line, line, st, seen, |e, len| (e - len, e)) {
-            Walk::Partner(at) => {
-                // From the partner on, read the line with partners as
-                // letters, starting from the state the automaton has there
-                // (its longest pattern's worth of bytes before decides it).
-                // Occurrences ending before the partner were handled.
-                let mut sid = start;
-                for &byte in &line[at.saturating_sub(self.longest_pattern)..at] {
-                    sid = ac.next_state(Anchored::No, sid, byte);
-                }
-                let mut letters = std::mem::take(&mut st.letters);
-                letters.fill(line, at, false);
-                let walk = self.walk(ac, sid, letters.bytes(), line, st, seen, |e, len| {
-                    let s = if len <= e { letters.line_offset(e - len) } else { at - (len - e) };
-                    (s, letters.line_offset(e))
-                });
-                st.letters = letters;
-                walk
-            }
-            walk => walk,
+        let walk = match &self.ac {
+            Walker::Dfa(ac) => self.walk_automaton(ac, line, st, seen),
+            Walker::Nfa(ac) => self.walk_automaton(ac, line, st, seen),
+            Walker::Grams(grams) => self.walk_grams(grams, line, st, seen),
         };
         if let Walk::Stopped = walk {
             return;

@@ -2,12 +2,13 @@
 //!
 //! # How a line is decided
 //!
-//! All atoms of all rules feed **one** Aho-Corasick automaton over their
+//! All atoms of all rules feed **one** multi-pattern scanner over their
 //! literal pieces (see [`matcher`] for how sequences, case folding and the
-//! rare complex atoms are handled). A line is walked once, left to right,
-//! constant work per byte plus work per reported piece; there is no
-//! backtracking and no look-around. The program's state is the
-//! automaton's state plus the set of atoms seen so far on this line.
+//! rare complex atoms are handled): an Aho-Corasick DFA, or for thousands
+//! of patterns hashed four-byte windows ([`grams`]). A line is walked
+//! once, left to right, constant work per byte plus work per reported
+//! piece; there is no backtracking and no look-around. The program's state
+//! is the scanner's plus the set of atoms seen so far on this line.
 //!
 //! What happens to a seen atom depends on the question and on the number
 //! of rules ([`AnyRule`]):
@@ -91,6 +92,7 @@ mod attribute;
 mod check;
 mod circuit;
 mod confirm;
+mod grams;
 mod letters;
 mod matcher;
 pub mod prefilter;
@@ -103,6 +105,7 @@ use std::sync::OnceLock;
 use attribute::{AttributionState, Attributor};
 use check::{AtomChecker, FoldedLine};
 use circuit::{Circuit, CircuitState};
+pub use matcher::LiteralScanner;
 use matcher::{LineMatcher, LineState};
 
 pub use prefilter::Prefilter;
@@ -183,6 +186,8 @@ pub struct Config {
     pub any_rule: AnyRule,
     /// Whether Sigma semantics routes lines by their logsource.
     pub routing: Routing,
+    /// What finds the literals of a large automaton's patterns.
+    pub scanner: LiteralScanner,
 }
 
 impl Default for Config {
@@ -193,6 +198,7 @@ impl Default for Config {
             automaton_size_limit: 1 << 30,
             any_rule: AnyRule::Auto,
             routing: Routing::Auto,
+            scanner: LiteralScanner::Auto,
         }
     }
 }
@@ -235,6 +241,7 @@ struct MatcherSpec {
     /// Which atoms the scan reports.
     scanned: Vec<bool>,
     size_limit: usize,
+    scanner: LiteralScanner,
 }
 
 /// Per-thread mutable state of a search.
@@ -384,6 +391,7 @@ impl Program {
         let matcher_spec = MatcherSpec {
             scanned: attributor.scanned_atoms().to_vec(),
             size_limit: config.automaton_size_limit,
+            scanner: config.scanner,
         };
         let matcher = OnceLock::new();
         match config.engine {
@@ -395,7 +403,12 @@ impl Program {
             }
             Engine::Auto if lazy_matcher => {}
             Engine::Auto => {
-                let built = LineMatcher::new(atoms, &matcher_spec.scanned, matcher_spec.size_limit);
+                let built = LineMatcher::new(
+                    atoms,
+                    &matcher_spec.scanned,
+                    matcher_spec.size_limit,
+                    matcher_spec.scanner,
+                );
                 let _ = matcher.set(built);
             }
         }
@@ -447,7 +460,7 @@ impl Program {
         self.matcher
             .get_or_init(|| {
                 let spec = &self.matcher_spec;
-                LineMatcher::new(&self.atoms, &spec.scanned, spec.size_limit)
+                LineMatcher::new(&self.atoms, &spec.scanned, spec.size_limit, spec.scanner)
             })
             .as_ref()
     }
