@@ -44,7 +44,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{Cache, Config, Program};
+use super::{Cache, Config, LiteralScanner, Program};
 use crate::event::{text_source, Event, TextSource};
 use crate::lower::logsource::WindowsGate;
 use crate::lower::sigma::Predicate;
@@ -213,7 +213,7 @@ impl Router {
                         self.windows_rules(channel, &ids)
                     }
                 };
-                let index = self.compiled(rules, atoms, triggers);
+                let index = self.compiled(rules, atoms, triggers, source.is_none());
                 if st.by_key.len() >= MAX_KEYS {
                     st.by_key.clear();
                 }
@@ -269,7 +269,14 @@ impl Router {
 
     /// The index of the route of these rules, compiling it if it is new;
     /// `None` past [`MAX_ROUTES`] or when it cannot be compiled.
-    fn compiled(&self, rules: Vec<u64>, atoms: &[Atom], triggers: &[Formula]) -> Option<usize> {
+    /// `events`: the route is one of Windows events (see [`compile`]).
+    fn compiled(
+        &self,
+        rules: Vec<u64>,
+        atoms: &[Atom],
+        triggers: &[Formula],
+        events: bool,
+    ) -> Option<usize> {
         let count: usize = rules.iter().map(|w| w.count_ones() as usize).sum();
         if count == self.windows.len() {
             // Every rule: the whole program is this route already.
@@ -282,7 +289,7 @@ impl Router {
         if table.routes.len() >= MAX_ROUTES {
             return None;
         }
-        let route = compile(&rules, atoms, triggers, &self.config)?;
+        let route = compile(&rules, atoms, triggers, &self.config, events)?;
         let index = table.routes.len();
         table.routes.push(Arc::new(route));
         table.by_rules.insert(rules, index);
@@ -291,11 +298,16 @@ impl Router {
 }
 
 /// The route of the rules whose bits are set in `rules`.
+///
+/// `events`: the route is one of Windows events, lines of a kilobyte or
+/// more, whose patterns grams find faster than a DFA at any size (a DFA
+/// walks short syslog lines faster; see `matcher`'s DFA bound).
 fn compile(
     rules: &[u64],
     all_atoms: &[Atom],
     triggers: &[Formula],
     config: &Config,
+    events: bool,
 ) -> Option<Route> {
     let chosen: Vec<u32> = (0..triggers.len() as u32)
         .filter(|&r| rules[r as usize / 64] >> (r % 64) & 1 == 1)
@@ -318,7 +330,11 @@ fn compile(
     }
     let triggers: Vec<Formula> =
         chosen.iter().map(|&r| triggers[r as usize].rename_atoms(&|a| local[&a])).collect();
-    let config = Config { any_rule: super::AnyRule::Attribution, ..config.clone() };
+    let scanner = match config.scanner {
+        LiteralScanner::Auto if events => LiteralScanner::Grams,
+        scanner => scanner,
+    };
+    let config = Config { any_rule: super::AnyRule::Attribution, scanner, ..config.clone() };
     let program = Program::build(&atoms, &triggers, None, &config, false, true).ok()?;
     Some(Route { program: Some(program), rules: chosen, always })
 }
