@@ -14,13 +14,13 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use memchr::memmem::Finder;
 use regex::bytes::Regex;
 
 use super::CompileError;
-use crate::event::{text_source, Event};
+use crate::event::{text_source, Event, FieldName};
 use crate::lower::atom::{build_regex, partners_as_letters, pieces_regex};
 use crate::lower::logsource::WindowsGate;
 use crate::lower::sigma::{Comparison, FieldTest, Place, Predicate, ValueTest};
@@ -58,8 +58,8 @@ enum Check {
     /// One of the regexes matches somewhere in the line.
     Keyword(Vec<LazyRegex>),
     /// A question about the field with this name.
-    Field(String, FieldCheck),
-    AnyField(Vec<String>),
+    Field(FieldName, FieldCheck),
+    AnyField(Vec<FieldName>),
     Windows(WindowsGate),
     Product(String),
 }
@@ -77,7 +77,7 @@ enum FieldCheck {
     Exists(bool),
     /// Some value of the field equals (contains, starts or ends with) some
     /// value of `other`.
-    FieldRef { other: String, place: Place, fold: bool },
+    FieldRef { other: FieldName, place: Place, fold: bool },
 }
 
 /// Tests of one value, any of which may hold.
@@ -276,11 +276,13 @@ impl Builder {
             [Predicate::Keyword(atoms)] => {
                 Check::Keyword(atoms.iter().map(|a| LazyRegex::new(a.to_regex())).collect())
             }
-            [Predicate::AnyField(names)] => Check::AnyField(names.clone()),
+            [Predicate::AnyField(names)] => {
+                Check::AnyField(names.iter().map(|n| FieldName::new(n)).collect())
+            }
             [Predicate::Windows(gate)] => Check::Windows(gate.clone()),
             [Predicate::Product(product)] => Check::Product(product.clone()),
             [Predicate::Field(FieldTest { field, test })] if !per_value(test) => {
-                Check::Field(field.clone(), field_check(test))
+                Check::Field(FieldName::new(field), field_check(test))
             }
             fields => {
                 let mut name = None;
@@ -292,7 +294,7 @@ impl Builder {
                     name.get_or_insert(field);
                     matches.push(value_match(test)?);
                 }
-                let name = name.expect("at least one leaf").clone();
+                let name = FieldName::new(name.expect("at least one leaf"));
                 Check::Field(name, FieldCheck::Values(Matches::new(matches)))
             }
         };
@@ -320,7 +322,7 @@ fn field_check(test: &ValueTest) -> FieldCheck {
         ValueTest::Null => FieldCheck::Null,
         ValueTest::Exists(e) => FieldCheck::Exists(*e),
         ValueTest::FieldRef { other, place, fold } => {
-            FieldCheck::FieldRef { other: other.clone(), place: *place, fold: *fold }
+            FieldCheck::FieldRef { other: FieldName::new(other), place: *place, fold: *fold }
         }
         _ => unreachable!("per-value tests are matches"),
     }
@@ -417,7 +419,7 @@ fn check_holds(check: &Check, line: &[u8], event: &mut Event<'_>) -> bool {
     match check {
         Check::Keyword(res) => res.iter().any(|re| re.is_match(line)),
         Check::Field(name, test) => field_holds(name, test, event),
-        Check::AnyField(names) => names.iter().any(|n| event.has(n)),
+        Check::AnyField(names) => names.iter().any(|n| event.has_field(n)),
         Check::Windows(gate) => windows_fits(gate, event),
         Check::Product(product) => product_fits(product, line, event),
     }
@@ -435,35 +437,39 @@ fn text_place(pieces: &[Piece]) -> Option<(&[u8], Place)> {
     }
 }
 
-fn field_holds(name: &str, check: &FieldCheck, event: &mut Event<'_>) -> bool {
+fn field_holds(name: &FieldName, check: &FieldCheck, event: &mut Event<'_>) -> bool {
     match check {
-        FieldCheck::Values(matches) => event.values(name).any(|v| matches.hold(v)),
-        FieldCheck::Null => event.values(name).all(<[u8]>::is_empty),
-        FieldCheck::Exists(wanted) => event.has(name) == *wanted,
+        FieldCheck::Values(matches) => event.field_values(name).any(|v| matches.hold(v)),
+        FieldCheck::Null => event.field_values(name).all(<[u8]>::is_empty),
+        FieldCheck::Exists(wanted) => event.has_field(name) == *wanted,
         FieldCheck::FieldRef { other, place, fold } => {
             let others: Vec<Vec<u8>> = event
-                .values(other)
+                .field_values(other)
                 .map(|o| if *fold { o.to_ascii_lowercase() } else { o.to_vec() })
                 .collect();
-            event.values(name).any(|v| others.iter().any(|o| placed(v, o, *place, *fold)))
+            event.field_values(name).any(|v| others.iter().any(|o| placed(v, o, *place, *fold)))
         }
     }
 }
 
+static CHANNEL: LazyLock<FieldName> = LazyLock::new(|| FieldName::new("Channel"));
+static EVENT_ID: LazyLock<FieldName> = LazyLock::new(|| FieldName::new("EventID"));
+
 /// Whether the event is not a Windows event (no `Channel`), or the gate's
 /// logsource fits it.
 fn windows_fits(gate: &WindowsGate, event: &mut Event<'_>) -> bool {
-    let Some(channel) = event.values("Channel").next().map(<[u8]>::to_vec) else {
-        return true;
-    };
     let one_of = |value: &[u8], accepted: &[String]| {
         accepted.is_empty() || accepted.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(value))
+    };
+    let Some(channel) = event.field_values(&CHANNEL).next() else {
+        return true;
     };
     match gate {
         WindowsGate::Never => false,
         WindowsGate::Fits { channels, event_ids, others } => {
-            one_of(&channel, channels)
-                && (event_ids.is_empty() || event.values("EventID").any(|v| one_of(v, event_ids)))
+            one_of(channel, channels)
+                && (event_ids.is_empty()
+                    || event.field_values(&EVENT_ID).any(|v| one_of(v, event_ids)))
                 && others
                     .iter()
                     .all(|(field, accepted)| event.values(field).any(|v| one_of(v, accepted)))
@@ -475,7 +481,7 @@ fn windows_fits(gate: &WindowsGate, event: &mut Event<'_>) -> bool {
 /// include `product`, or the event has a `Channel` (the Windows gate
 /// judges it). The shape is read first: it decodes nothing.
 fn product_fits(product: &str, line: &[u8], event: &mut Event<'_>) -> bool {
-    text_source(line).is_none_or(|s| s.products().contains(&product)) || event.has("Channel")
+    text_source(line).is_none_or(|s| s.products().contains(&product)) || event.has_field(&CHANNEL)
 }
 
 thread_local! {

@@ -201,6 +201,15 @@ impl Fields {
         leaf_hash(if self.dotted { last_segment(name) } else { name })
     }
 
+    /// [`Fields::query_hash`] of a prepared name.
+    fn name_hash(&self, name: &FieldName) -> u32 {
+        if self.dotted {
+            name.leaf
+        } else {
+            name.whole
+        }
+    }
+
     /// Appends `bytes` to the decoded-value buffer and returns their slot.
     fn decoded_slot(&mut self, bytes: impl FnOnce(&mut Vec<u8>)) -> Slot {
         let start = offset(self.decoded.len());
@@ -289,22 +298,44 @@ struct Lookups {
     asked: Vec<(u32, Range<u32>, Range<u32>)>,
     /// The indexes of the entries that answer each name, in line order.
     hits: Vec<u32>,
+    /// `asked` indexed by hash: open addressing, a slot holding an index
+    /// into `asked` plus one (0: free). A Windows line's checks ask for
+    /// about a hundred names; finding each by a scan of those asked before
+    /// cost more than the lookups themselves.
+    index: Vec<u32>,
 }
+
+/// Slots of [`Lookups::index`] at first; it doubles when half full.
+const LOOKUP_SLOTS: usize = 256;
 
 impl Lookups {
     fn clear(&mut self) {
         self.names.clear();
         self.asked.clear();
         self.hits.clear();
+        // Its size stays: the names a rule set asks per line are bounded
+        // by the rule set, and the next line asks about as many.
+        self.index.fill(0);
     }
 
-    /// The range in `hits` of the entries of `fields` that answer `name`.
-    fn entries(&mut self, fields: &Fields, name: &[u8]) -> Range<usize> {
-        let hash = fields.query_hash(name);
-        for &(asked_hash, ref asked, ref hits) in &self.asked {
+    /// The slot of `hash` in `index` to start probing at.
+    fn slot(&self, hash: u32) -> usize {
+        (hash.wrapping_mul(0x9E37_79B1) >> 8) as usize & (self.index.len() - 1)
+    }
+
+    /// The range in `hits` of the entries of `fields` that answer `name`,
+    /// whose hash is `hash` ([`Fields::query_hash`]).
+    fn entries(&mut self, fields: &Fields, name: &[u8], hash: u32) -> Range<usize> {
+        if self.index.is_empty() {
+            self.index = vec![0; LOOKUP_SLOTS];
+        }
+        let mut slot = self.slot(hash);
+        while self.index[slot] != 0 {
+            let (asked_hash, ref asked, ref hits) = self.asked[self.index[slot] as usize - 1];
             if asked_hash == hash && self.names[range(asked)].eq_ignore_ascii_case(name) {
                 return range(hits);
             }
+            slot = (slot + 1) & (self.index.len() - 1);
         }
         let start = self.hits.len();
         for (i, entry) in fields.entries.iter().enumerate() {
@@ -316,7 +347,51 @@ impl Lookups {
         let asked = offset(self.names.len())..offset(self.names.len() + name.len());
         self.names.extend_from_slice(name);
         self.asked.push((hash, asked, offset(start)..offset(self.hits.len())));
+        self.index[slot] = offset(self.asked.len());
+        if self.asked.len() * 2 > self.index.len() {
+            self.grow();
+        }
         start..self.hits.len()
+    }
+
+    /// Doubles `index` and files every name asked again.
+    fn grow(&mut self) {
+        self.index = vec![0; self.index.len() * 2];
+        for i in 0..self.asked.len() {
+            let mut slot = self.slot(self.asked[i].0);
+            while self.index[slot] != 0 {
+                slot = (slot + 1) & (self.index.len() - 1);
+            }
+            self.index[slot] = offset(i + 1);
+        }
+    }
+}
+
+/// A field's name made ready for lookups ([`Event::field_values`]): the
+/// hashes a lookup compares first, computed once rather than per lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldName {
+    name: Box<str>,
+    /// [`leaf_hash`] of the whole name (plain keys) and of its last
+    /// segment (dotted paths): see [`Fields::query_hash`].
+    whole: u32,
+    leaf: u32,
+}
+
+impl FieldName {
+    /// The field `name`.
+    pub fn new(name: &str) -> FieldName {
+        let bytes = name.as_bytes();
+        FieldName {
+            name: name.into(),
+            whole: leaf_hash(bytes),
+            leaf: leaf_hash(last_segment(bytes)),
+        }
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        &self.name
     }
 }
 
@@ -458,7 +533,8 @@ impl<'a> Event<'a> {
         match &mut self.source {
             Source::Line { line, scratch, .. } => {
                 let Scratch { fields, lookups, .. } = &mut **scratch;
-                let hits = lookups.entries(fields, name.as_bytes());
+                let hash = fields.query_hash(name.as_bytes());
+                let hits = lookups.entries(fields, name.as_bytes(), hash);
                 Values {
                     view: FieldsRef { line, fields },
                     kind: ValuesKind::Hits(lookups.hits[hits].iter()),
@@ -471,6 +547,31 @@ impl<'a> Event<'a> {
     /// Whether the event has a value for the field `name`.
     pub fn has(&mut self, name: &str) -> bool {
         self.values(name).next().is_some()
+    }
+
+    /// [`Event::values`] of a prepared name.
+    pub fn field_values<'e>(
+        &'e mut self,
+        name: &'e FieldName,
+    ) -> impl Iterator<Item = &'e [u8]> + 'e {
+        self.decode();
+        match &mut self.source {
+            Source::Line { line, scratch, .. } => {
+                let Scratch { fields, lookups, .. } = &mut **scratch;
+                let hash = fields.name_hash(name);
+                let hits = lookups.entries(fields, name.as_str().as_bytes(), hash);
+                Values {
+                    view: FieldsRef { line, fields },
+                    kind: ValuesKind::Hits(lookups.hits[hits].iter()),
+                }
+            }
+            Source::Record(fields) => FieldsRef { line: &[], fields }.scan(name.as_str()),
+        }
+    }
+
+    /// [`Event::has`] of a prepared name.
+    pub fn has_field(&mut self, name: &FieldName) -> bool {
+        self.field_values(name).next().is_some()
     }
 
     /// The event's logsource keys: its first `Channel` and `EventID`

@@ -572,3 +572,30 @@ proptest! {
         reference::compare(&line);
     }
 }
+
+/// Hundreds of names asked of one line, twice each, prepared and not: the
+/// index of names asked grows past its first slots and still finds each,
+/// with the values a lookup of the name alone finds; the next line starts
+/// over.
+#[test]
+fn many_names_asked_of_one_line() {
+    let pairs: Vec<String> = (0..400).map(|i| format!("k{i}=v{i}")).collect();
+    let line = pairs.join(" ");
+    let mut scratch = Scratch::default();
+    let mut event = Event::new(line.as_bytes(), &mut scratch);
+    for round in 0..2 {
+        for i in (0..420).rev() {
+            let name = format!("K{i}");
+            let want: Vec<Vec<u8>> =
+                if i < 400 { vec![format!("v{i}").into_bytes()] } else { Vec::new() };
+            let got: Vec<Vec<u8>> = event.values(&name).map(<[u8]>::to_vec).collect();
+            assert_eq!(got, want, "{name}, round {round}");
+            let prepared = FieldName::new(&name);
+            let got: Vec<Vec<u8>> = event.field_values(&prepared).map(<[u8]>::to_vec).collect();
+            assert_eq!(got, want, "{name} prepared, round {round}");
+        }
+    }
+    let mut event = Event::new(b"k1=other k2=x", &mut scratch);
+    assert_eq!(event.values("k1").collect::<Vec<_>>(), [b"other"]);
+    assert!(!event.has_field(&FieldName::new("k3")));
+}
