@@ -395,8 +395,11 @@ impl<S: Fn(usize, usize) -> (usize, usize)> GramVisit<'_, S> {
         }
         let (s, e) = (self.span)(s, e);
         match m.handle(pattern, s, e, self.line, self.st, self.seen) {
-            Some(_) => ControlFlow::Break(()),
-            None => ControlFlow::Continue(()),
+            Some(Walk::Stopped) => ControlFlow::Break(()),
+            // Grams read partners through the line's copy: a partner
+            // pattern here is the placeholder, which a line may hold and
+            // which means nothing.
+            Some(Walk::Partner(_) | Walk::Done) | None => ControlFlow::Continue(()),
         }
     }
 }
@@ -1078,11 +1081,14 @@ mod tests {
 
     /// Which rules (one per atom) the program selects `line` with.
     fn attributed(atoms: &[Atom], line: &[u8]) -> Vec<u32> {
+        attributed_with(atoms, line, LiteralScanner::Auto)
+    }
+
+    fn attributed_with(atoms: &[Atom], line: &[u8], scanner: LiteralScanner) -> Vec<u32> {
         let rules: Vec<Formula> =
             (0..atoms.len()).map(|i| Formula::atom(AtomId(i as u32))).collect();
-        let program =
-            crate::compile::Program::new(atoms, &rules, &crate::compile::Config::default())
-                .unwrap();
+        let config = crate::compile::Config { scanner, ..crate::compile::Config::default() };
+        let program = crate::compile::Program::new(atoms, &rules, &config).unwrap();
         assert!(program.uses_automaton());
         let mut cache = program.create_cache();
         let mut out = Vec::new();
@@ -1131,5 +1137,25 @@ mod tests {
         assert_eq!(attributed(&atoms, b"xy d"), Vec::<u32>::new());
         assert_eq!(attributed(&atoms, b"xy 1d?"), vec![1], "one byte after d, two wanted");
         assert_eq!(attributed(&atoms, b"xy 1d?!"), vec![1, 2]);
+    }
+
+    #[test]
+    fn with_grams_the_placeholder_of_partners_in_a_line_means_nothing() {
+        // `k` makes KELVIN SIGN a pattern; grams look for the placeholder
+        // in its stead, and a line holding it must not end the scan.
+        let atoms = [
+            text(vec![Piece::Lit(b"kelvin".to_vec())], true),
+            text(vec![Piece::Lit(b"after".to_vec())], true),
+        ];
+        let mut line = NEVER.to_vec();
+        line.extend_from_slice(b" kelvin after");
+        for scanner in [LiteralScanner::Auto, LiteralScanner::Grams, LiteralScanner::Automaton] {
+            assert_eq!(attributed_with(&atoms, &line, scanner), vec![0, 1], "{scanner:?}");
+            assert_eq!(
+                attributed_with(&atoms, "\u{212A}elvin after".as_bytes(), scanner),
+                vec![0, 1],
+                "{scanner:?}"
+            );
+        }
     }
 }
