@@ -31,17 +31,60 @@ const REGEX_SIZE_LIMIT: usize = crate::lower::RE_SIZE_LIMIT;
 
 /// The compiled predicates of a program's rules (immutable, shared).
 ///
-/// A rule's predicate is a tree of [`Node`]s whose leaves are [`Check`]s.
+/// A rule's predicate is a tree of [`Node`]s whose leaves are [`Check`]s,
+/// laid out flat ([`Flat`]): a line confirms a few dozen rules out of
+/// thousands, and a tree of separately allocated nodes cost a cache miss
+/// per node reached.
 /// Rules share many leaves (`Image|endswith: '\powershell.exe'`, the
 /// logsource gate of every `process_creation` rule), so each distinct leaf
 /// is compiled once, and a line's [`Memo`] keeps its answer: a line that
 /// triggers seventy rules decides each shared leaf once.
 #[derive(Debug)]
 pub(crate) struct Confirmer {
-    rules: Vec<Node>,
+    /// Every rule's nodes, each rule's in preorder, one after another.
+    nodes: Vec<Flat>,
+    /// Each rule's root in `nodes`.
+    roots: Vec<u32>,
     checks: Vec<Check>,
 }
 
+/// A node of the flat layout: its subtree is `nodes[i..end]`, its children
+/// start at `i + 1`, each followed by the next at its own `end`.
+#[derive(Clone, Copy, Debug)]
+struct Flat {
+    op: Op,
+    end: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Const(bool),
+    And,
+    Or,
+    Not,
+    /// `Confirmer::checks[i]`.
+    Check(u32),
+}
+
+/// Appends `node`'s subtree to `out` in preorder.
+fn flatten(node: &Node, out: &mut Vec<Flat>) {
+    let at = out.len();
+    let (op, children): (Op, &[Node]) = match node {
+        Node::Const(b) => (Op::Const(*b), &[]),
+        Node::And(ns) => (Op::And, ns),
+        Node::Or(ns) => (Op::Or, ns),
+        Node::Not(n) => (Op::Not, std::slice::from_ref(&**n)),
+        &Node::Check(i) => (Op::Check(i), &[]),
+    };
+    out.push(Flat { op, end: 0 });
+    for child in children {
+        flatten(child, out);
+    }
+    out[at].end = u32::try_from(out.len()).expect("fewer than 2^32 predicate nodes");
+}
+
+/// A predicate's tree while it is compiled (see [`Flat`] for its layout
+/// once compiled).
 #[derive(Debug)]
 enum Node {
     Const(bool),
@@ -161,8 +204,12 @@ impl Confirmer {
     /// A pattern the regex crate rejects.
     pub(crate) fn new(predicates: &[Predicate]) -> Result<Confirmer, CompileError> {
         let mut builder = Builder::default();
-        let rules = predicates.iter().map(|p| builder.node(p)).collect::<Result<_, _>>()?;
-        Ok(Confirmer { rules, checks: builder.checks })
+        let (mut nodes, mut roots) = (Vec::new(), Vec::with_capacity(predicates.len()));
+        for p in predicates {
+            roots.push(u32::try_from(nodes.len()).expect("fewer than 2^32 predicate nodes"));
+            flatten(&builder.node(p)?, &mut nodes);
+        }
+        Ok(Confirmer { nodes, roots, checks: builder.checks })
     }
 
     /// A fresh memo for [`Confirmer::holds`].
@@ -180,22 +227,34 @@ impl Confirmer {
         event: &mut Event<'_>,
         memo: &mut Memo,
     ) -> bool {
-        self.eval(&self.rules[rule], line, event, memo)
+        self.eval(self.roots[rule] as usize, line, event, memo)
     }
 
-    fn eval(&self, node: &Node, line: &[u8], event: &mut Event<'_>, memo: &mut Memo) -> bool {
-        match node {
-            Node::Const(b) => *b,
-            Node::And(ns) => ns.iter().all(|n| self.eval(n, line, event, memo)),
-            Node::Or(ns) => ns.iter().any(|n| self.eval(n, line, event, memo)),
-            Node::Not(n) => !self.eval(n, line, event, memo),
-            &Node::Check(i) => {
-                let (stamp, answer) = memo.answers[i as usize];
+    /// The value of node `i` (see [`Flat`]).
+    fn eval(&self, i: usize, line: &[u8], event: &mut Event<'_>, memo: &mut Memo) -> bool {
+        let node = self.nodes[i];
+        let mut children = {
+            let mut c = i + 1;
+            std::iter::from_fn(move || {
+                (c < node.end as usize).then(|| {
+                    let at = c;
+                    c = self.nodes[at].end as usize;
+                    at
+                })
+            })
+        };
+        match node.op {
+            Op::Const(b) => b,
+            Op::And => children.all(|c| self.eval(c, line, event, memo)),
+            Op::Or => children.any(|c| self.eval(c, line, event, memo)),
+            Op::Not => !self.eval(i + 1, line, event, memo),
+            Op::Check(c) => {
+                let (stamp, answer) = memo.answers[c as usize];
                 if stamp == memo.line {
                     return answer;
                 }
-                let answer = check_holds(&self.checks[i as usize], line, event);
-                memo.answers[i as usize] = (memo.line, answer);
+                let answer = check_holds(&self.checks[c as usize], line, event);
+                memo.answers[c as usize] = (memo.line, answer);
                 answer
             }
         }
