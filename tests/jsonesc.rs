@@ -455,12 +455,20 @@ mod differential {
                 })
             });
             // The string's contents stand for the line here: a `?` at an
-            // edge of the value may take the string's closing quote, also
-            // stated in the lowering docs.
+            // edge of the value (the value's start or end, or beside a `*`)
+            // may take the string's closing quote, or a byte of an escape
+            // the line's characters are written with (`??é` on the JSON of
+            // `\é`, `\\\u00e9`), also stated in the lowering docs.
             let contents = json_string(&line, ascii);
+            let question_at_edge = value.starts_with('?')
+                || value.ends_with('?')
+                || value.contains("*?")
+                || value.contains("?*");
+            let line_has_escapes = contents != line;
             prop_assert!(
                 !selects(&escaped, &contents) || on_text || selects(&plain, &contents)
-                    || escaped_at_edge || letters(&value),
+                    || escaped_at_edge || letters(&value)
+                    || (question_at_edge && line_has_escapes),
                 "{value:?} on {contents} but not on {line:?}"
             );
             // Exactly the same lines where no escape letter or backslash

@@ -110,8 +110,11 @@ pub fn windash(pieces: Vec<Piece>) -> Vec<Piece> {
 ///
 /// Wildcards: `*` stays (any run covers escapes too); a `?` between two
 /// other pieces becomes [`Piece::JsonChar`] (one character may be written
-/// as two, six or twelve bytes); a `?` at either edge stays a `?`, which
-/// selects the same lines there. Choices (`windash` dashes) need no
+/// as two, six or twelve bytes); a `?` at either edge stays a `?` (at
+/// least one byte: never fewer lines than the value selects in the decoded
+/// text, but where the characters beside the value are written as escapes
+/// it may take a byte of one, as `??é` does of the `\\` before `\u00e9`
+/// in the JSON of `\é`). Choices (`windash` dashes) need no
 /// escaping. Bytes that are not UTF-8 are kept. Under case folding the
 /// letters of the escapes fold too (`\n` would match `\N`, which JSON
 /// never writes as an escape; only a misread such as `\\N` can hold it).
