@@ -20,6 +20,25 @@ use memchr::memchr2;
 
 use crate::lower::atom::ASCII_PARTNERS;
 
+/// The first partner of an ASCII letter in `line` at or after `from`:
+/// (its offset, its length in bytes, its letter).
+pub(crate) fn next_partner(line: &[u8], from: usize) -> Option<(usize, usize, u8)> {
+    let mut at = from;
+    while let Some(i) = memchr2(0xE2, 0xC5, &line[at..]) {
+        let start = at + i;
+        let mut buf = [0; 4];
+        let partner = ASCII_PARTNERS.iter().find_map(|&(c, letter)| {
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            line[start..].starts_with(bytes).then_some((start, bytes.len(), letter))
+        });
+        if partner.is_some() {
+            return partner;
+        }
+        at = start + 1;
+    }
+    None
+}
+
 /// The copy of (the tail of) one line, reused from line to line.
 #[derive(Debug, Default)]
 pub(crate) struct LetterLine {
@@ -48,26 +67,12 @@ impl LetterLine {
         };
         let mut shrink = 0;
         let mut at = from;
-        while let Some(i) = memchr2(0xE2, 0xC5, &line[at..]) {
-            let start = at + i;
+        while let Some((start, len, letter)) = next_partner(line, at) {
             copy(&mut self.bytes, &line[at..start]);
-            let mut buf = [0; 4];
-            let partner = ASCII_PARTNERS.iter().find_map(|&(c, letter)| {
-                let bytes = c.encode_utf8(&mut buf).as_bytes();
-                line[start..].starts_with(bytes).then_some((bytes.len(), letter))
-            });
-            match partner {
-                Some((len, letter)) => {
-                    self.bytes.push(letter);
-                    shrink += len - 1;
-                    self.shrinks.push((self.bytes.len() - 1, shrink));
-                    at = start + len;
-                }
-                None => {
-                    self.bytes.push(line[start]);
-                    at = start + 1;
-                }
-            }
+            self.bytes.push(letter);
+            shrink += len - 1;
+            self.shrinks.push((self.bytes.len() - 1, shrink));
+            at = start + len;
         }
         copy(&mut self.bytes, &line[at..]);
         &self.bytes

@@ -54,7 +54,7 @@ use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
 use super::grams::{GramScanner, Visitor};
-use super::letters::LetterLine;
+use super::letters::{next_partner, LetterLine};
 use super::regexes::AtomRegexes;
 use crate::lower::atom::{orbit, partners_as_letters, ASCII_PARTNERS};
 use crate::lower::{Atom, AtomId, AtomKind, Piece};
@@ -419,23 +419,6 @@ impl<S: Fn(usize, usize) -> (usize, usize)> Visitor for GramVisit<'_, S> {
             self.take(pattern, start, end)
         }
     }
-}
-
-/// True when `line` holds a partner of an ASCII letter.
-fn has_partner(line: &[u8]) -> bool {
-    let mut buf = [0; 4];
-    let mut at = 0;
-    while let Some(i) = memchr::memchr2(0xE2, 0xC5, &line[at..]) {
-        at += i;
-        if ASCII_PARTNERS
-            .iter()
-            .any(|&(c, _)| line[at..].starts_with(c.encode_utf8(&mut buf).as_bytes()))
-        {
-            return true;
-        }
-        at += 1;
-    }
-    false
 }
 
 /// The automaton's patterns while the matcher is built, in the order they
@@ -971,7 +954,7 @@ impl LineMatcher {
         st: &mut LineState,
         seen: &mut dyn FnMut(AtomId) -> bool,
     ) -> Walk {
-        if self.has_partners && has_partner(line) {
+        if self.has_partners && next_partner(line, 0).is_some() {
             let mut letters = std::mem::take(&mut st.letters);
             letters.fill(line, 0, false);
             let walk = self.walk_grams_over(grams, letters.bytes(), line, st, seen, |s, e| {
