@@ -22,14 +22,13 @@ use sigrep::search::{evtx, walk};
 use args::{Args, EvtxFormat};
 
 /// mimalloc rather than the system allocator: compiling a rule set makes
-/// and frees millions of small values (a fifth of the start-up was glibc's
-/// malloc and free), and the compiled tables are read at random on every
-/// line; mimalloc backs its heap with transparent huge pages where the
-/// kernel allows them (fewer TLB misses). Measured with all SigmaHQ rules
-/// (benches/README.md): start-up 0.74x, a 64 MiB Windows file 0.94x, JSON
-/// events 0.87x; peak RSS some 25-40 MB higher (80 with two threads), a
-/// constant that does not grow with the input. The library leaves the
-/// choice to its users.
+/// and frees millions of small values, a fifth of the start-up in glibc's
+/// malloc and free. Without transparent huge pages (`no_thp`): with them
+/// runs were a few percent faster still, but peak RSS grew by 25-80 MB
+/// and the kernel's compaction on page faults made some start-ups nearly twice
+/// as long. Measured with all SigmaHQ rules (benches/README.md): start-up
+/// 0.84x, JSON events 0.92x, Linux 0.90x, Windows 0.97x; peak RSS within
+/// a few MB. The library leaves the choice to its users.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
