@@ -147,10 +147,12 @@ impl RuleSet {
             let lowered =
                 lower::lower(&r.rule, options, &mut set.table).map_err(|e| e.in_file(&r.source))?;
             set.rules.push(LoadedRule {
+                source: r.source.clone(),
+                rule: r.rule.clone(),
                 formula: lowered.formula,
                 warnings: lowered.warnings,
                 predicate: lowered.predicate,
-                ..r.clone()
+                file_rules: r.file_rules,
             });
         }
         Ok(set)

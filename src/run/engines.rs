@@ -21,7 +21,7 @@
 //! flag pairs. Both programs hold the same rules in the same order, so rule
 //! tags and `--stats` mean the same whichever searched a file.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::compile::{self, Program};
 use crate::lower::Options;
@@ -46,8 +46,9 @@ pub enum JsonEscaping {
 /// A compiled program and the regex that colours its matches.
 #[derive(Debug)]
 pub struct Engine {
-    /// The rules it was compiled from (rule `i` of the program).
-    pub set: RuleSet,
+    /// The rules it was compiled from (rule `i` of the program); the
+    /// plain program shares the loaded set rather than a copy of it.
+    pub set: Arc<RuleSet>,
     /// The program.
     pub program: Program,
     /// Highlighter for `--color` (built only when colouring).
@@ -58,7 +59,7 @@ pub struct Engine {
 #[derive(Debug)]
 pub struct Engines {
     /// The rules as loaded (plain lowering).
-    set: RuleSet,
+    set: Arc<RuleSet>,
     plain: OnceLock<Result<Engine, Error>>,
     json: OnceLock<Result<Engine, Error>>,
     escaping: JsonEscaping,
@@ -68,7 +69,13 @@ pub struct Engines {
 impl Engines {
     /// The engines for `set`, none compiled yet.
     pub fn new(set: RuleSet, escaping: JsonEscaping, color: bool) -> Self {
-        Engines { set, plain: OnceLock::new(), json: OnceLock::new(), escaping, color }
+        Engines {
+            set: Arc::new(set),
+            plain: OnceLock::new(),
+            json: OnceLock::new(),
+            escaping,
+            color,
+        }
     }
 
     /// Which inputs get the JSON-escaped program.
@@ -87,7 +94,7 @@ impl Engines {
     /// It cannot be compiled.
     pub fn plain(&self) -> Result<&Engine, Error> {
         self.plain
-            .get_or_init(|| engine(self.set.clone(), self.color))
+            .get_or_init(|| engine(Arc::clone(&self.set), self.color))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -101,7 +108,7 @@ impl Engines {
             .get_or_init(|| {
                 let set =
                     self.set.relowered(Options { json_escaped: true, ..self.set.options() })?;
-                engine(set, self.color)
+                engine(Arc::new(set), self.color)
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -139,7 +146,7 @@ impl Engines {
 }
 
 /// Compiles a set into an engine.
-fn engine(set: RuleSet, color: bool) -> Result<Engine, Error> {
+fn engine(set: Arc<RuleSet>, color: bool) -> Result<Engine, Error> {
     let program = set
         .compile(&compile::Config::default())
         .map_err(|e| Error::new(ErrorKind::Compile, format!("cannot compile the rules: {e}")))?;
