@@ -306,6 +306,11 @@ fn plan(pieces: &[Piece]) -> Option<Plan> {
 /// the partners of ASCII letters, which the automaton reads as their
 /// letters (see [`Patterns::add`]). `None` when there would be too many.
 fn fold_spellings(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    if bytes.is_ascii() {
+        // Every ASCII character is its own spelling (most pieces: no
+        // character to look up).
+        return Some(vec![bytes.to_vec()]);
+    }
     let mut out: Vec<Vec<u8>> = vec![Vec::new()];
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
