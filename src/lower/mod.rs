@@ -620,9 +620,35 @@ fn regex_units(hir: &regex_syntax::hir::Hir) -> u64 {
     }
 }
 
+/// Regex checks remembered per thread, at most this many (then forgotten).
+const CHECKED_REGEXES_MAX: usize = 4096;
+
+thread_local! {
+    /// The answers of [`check_regex`] so far: a rule's `re` value is
+    /// checked by the formula's lowering and by the predicate's, and again
+    /// when the rules are lowered for JSON lines; each check compiles it.
+    static CHECKED_REGEXES: std::cell::RefCell<HashMap<String, std::result::Result<(), String>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
 /// Accepts a regex the automaton can run; the error names the construct,
-/// or says the regex is too large (past [`RE_SIZE_LIMIT`]).
+/// or says the regex is too large (past [`RE_SIZE_LIMIT`]). Answers are
+/// remembered ([`CHECKED_REGEXES`]).
 fn check_regex(re: &str) -> std::result::Result<(), String> {
+    if let Some(answer) = CHECKED_REGEXES.with_borrow(|checked| checked.get(re).cloned()) {
+        return answer;
+    }
+    let answer = check_regex_uncached(re);
+    CHECKED_REGEXES.with_borrow_mut(|checked| {
+        if checked.len() >= CHECKED_REGEXES_MAX {
+            checked.clear();
+        }
+        checked.insert(re.to_string(), answer.clone());
+    });
+    answer
+}
+
+fn check_regex_uncached(re: &str) -> std::result::Result<(), String> {
     let too_large =
         || format!("regex too large: its automaton would exceed {} MiB", RE_SIZE_LIMIT >> 20);
     let mut parser = regex_syntax::ParserBuilder::new().utf8(false).nest_limit(100).build();
