@@ -25,10 +25,10 @@ use args::{Args, EvtxFormat};
 /// and frees millions of small values, a fifth of the start-up in glibc's
 /// malloc and free. Without transparent huge pages (`no_thp`): with them
 /// runs were a few percent faster still, but peak RSS grew by 25-80 MB
-/// and the kernel's compaction on page faults made some start-ups nearly twice
-/// as long. Measured with all SigmaHQ rules (benches/README.md): start-up
-/// 0.84x, JSON events 0.92x, Linux 0.90x, Windows 0.97x; peak RSS within
-/// a few MB. The library leaves the choice to its users.
+/// and the kernel's compaction on page faults made some start-ups nearly
+/// twice as long. Measured with all SigmaHQ rules (benches/README.md):
+/// start-up 0.84x, JSON events 0.92x, Linux 0.90x, Windows 0.97x; peak RSS
+/// within a few MB. The library leaves the choice to its users.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
