@@ -529,19 +529,7 @@ impl<'a> Event<'a> {
     /// lacks it). Decodes the line if it was not yet. A line remembers which
     /// fields answer each name it was asked for.
     pub fn values<'e>(&'e mut self, name: &'e str) -> impl Iterator<Item = &'e [u8]> + 'e {
-        self.decode();
-        match &mut self.source {
-            Source::Line { line, scratch, .. } => {
-                let Scratch { fields, lookups, .. } = &mut **scratch;
-                let hash = fields.query_hash(name.as_bytes());
-                let hits = lookups.entries(fields, name.as_bytes(), hash);
-                Values {
-                    view: FieldsRef { line, fields },
-                    kind: ValuesKind::Hits(lookups.hits[hits].iter()),
-                }
-            }
-            Source::Record(fields) => FieldsRef { line: &[], fields }.scan(name),
-        }
+        self.lookup(name, |fields| fields.query_hash(name.as_bytes()))
     }
 
     /// Whether the event has a value for the field `name`.
@@ -554,18 +542,27 @@ impl<'a> Event<'a> {
         &'e mut self,
         name: &'e FieldName,
     ) -> impl Iterator<Item = &'e [u8]> + 'e {
+        self.lookup(name.as_str(), |fields| fields.name_hash(name))
+    }
+
+    /// The values of the field `name` whose lookup hash `hash` gives
+    /// ([`Fields::query_hash`]; it depends on the decoded fields).
+    fn lookup<'e>(
+        &'e mut self,
+        name: &'e str,
+        hash: impl FnOnce(&Fields) -> u32,
+    ) -> Values<'e, 'e> {
         self.decode();
         match &mut self.source {
             Source::Line { line, scratch, .. } => {
                 let Scratch { fields, lookups, .. } = &mut **scratch;
-                let hash = fields.name_hash(name);
-                let hits = lookups.entries(fields, name.as_str().as_bytes(), hash);
+                let hits = lookups.entries(fields, name.as_bytes(), hash(fields));
                 Values {
                     view: FieldsRef { line, fields },
                     kind: ValuesKind::Hits(lookups.hits[hits].iter()),
                 }
             }
-            Source::Record(fields) => FieldsRef { line: &[], fields }.scan(name.as_str()),
+            Source::Record(fields) => FieldsRef { line: &[], fields }.scan(name),
         }
     }
 
